@@ -1,0 +1,101 @@
+"""Settings from the environment. Read once, by the entry point, never at import time."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATABASE_URL = "sqlite:///prospectbot.db"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or wrong; str(error) names the variable and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: bytes
+
+    @property
+    def is_embedded_database(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        raise ConfigurationError(
+            "DATABASE_URL is not a database URL: use sqlite:///path/to/file.db or "
+            "postgresql+psycopg://user:password@host:5432/dbname."
+        ) from None
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigurationError(f"DATABASE_URL names {backend}: prospectbot supports SQLite and PostgreSQL.")
+    if backend == "postgresql" and url.get_driver_name() != "psycopg":
+        database_url = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return Settings(database_url=database_url, secret_key=_secret_key(env, database_url))
+
+
+def _secret_key(env: Mapping[str, str], database_url: str) -> bytes:
+    configured = env.get("SECRET_KEY", "").strip()
+    if configured:
+        if len(configured) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigurationError(
+                f"SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} random characters "
+                "(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+        return configured.encode()
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        raise ConfigurationError(
+            "SECRET_KEY is not set: a shared PostgreSQL database needs the same SECRET_KEY in every process "
+            "(generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')."
+        )
+    if not url.database or url.database == ":memory:":
+        return secrets.token_urlsafe(48).encode()
+    return _key_file_beside(Path(url.database)).encode()
+
+
+def key_file_path(database_path: Path) -> Path:
+    return database_path.with_name(database_path.name + ".key")
+
+
+def _key_file_beside(database_path: Path) -> str:
+    """The embedded database's key, made on first use. An existing key is never replaced: losing it would
+    silently make every fingerprint and unsubscribe link useless."""
+    path = key_file_path(database_path)
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written aside, then linked into place: a process starting at the same moment sees no key or a whole one.
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> str:
+    key = path.read_text().strip()
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(f"The key file {path} is empty or damaged: restore it from a backup.")
+    return key

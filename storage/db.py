@@ -1,0 +1,167 @@
+"""The engine, sessions and schema checks. Callers own the unit of work: `with database.transaction() as session`."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.errors import DatabaseUnavailable, SchemaOutOfDate, SecretKeyMismatch
+from storage.keys import secret_key_check
+from storage.models import Setting
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class Database:
+    """One shared database: embedded SQLite by default, PostgreSQL for teams."""
+
+    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self.engine = create_engine(self.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_engine(
+                self.url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, pool_timeout=10
+            )
+        # SQLite takes its write lock at BEGIN for writing transactions, so two writers queue up instead of
+        # one failing with "database is locked" when it upgrades a read lock.
+        writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
+        self._writing = sessionmaker(writer, expire_on_commit=False)
+        self._reading = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def description(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A writing unit of work: commits when the block ends, rolls back on any error."""
+        with self._translate_errors(), self._writing.begin() as session:
+            yield session
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A reading unit of work; never commits anything."""
+        with self._translate_errors(), self._reading() as session:
+            session.begin()
+            try:
+                yield session
+            finally:
+                # Objects read stay usable after the block; the rollback must not expire them.
+                session.expunge_all()
+                session.rollback()
+
+    @contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as error:
+            raise DatabaseUnavailable(self._unavailable_message(error)) from error
+        except DBAPIError as error:
+            if error.connection_invalidated:
+                raise DatabaseUnavailable(self._unavailable_message(error)) from error
+            raise
+
+    def _unavailable_message(self, error: DBAPIError) -> str:
+        detail = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        if self.is_sqlite and "locked" in detail:
+            return "The database is busy with another change; please try again in a moment."
+        return f"The database is unavailable right now ({detail}); please try again in a moment."
+
+    # -- schema ---------------------------------------------------------------------------------------------
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Migrate to the newest schema; returns (revision before, revision after)."""
+        with self._translate_errors(), self.engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
+            before = _current_revision(conn)
+            config = _alembic_config(conn)
+            command.upgrade(config, "head")
+            return before, _current_revision(conn) or "base"
+
+    def prepare(self, *, secret_key: bytes, auto_migrate: bool) -> None:
+        """Make sure the schema is current and the secret key is the one this database was created with."""
+        with self._translate_errors():
+            with self.engine.connect() as conn:
+                current = _current_revision(conn)
+            head = _head_revision()
+        if current != head:
+            if not auto_migrate:
+                raise SchemaOutOfDate(
+                    f"The database schema is not up to date (at {current or 'nothing'}, needs {head}): "
+                    "run `prospectbot db upgrade` once, then start again."
+                )
+            log.info("migrating %s from %s to %s", self.description, current, head)
+            self.upgrade()
+        self.verify_secret_key(secret_key)
+
+    def verify_secret_key(self, secret_key: bytes) -> None:
+        expected = secret_key_check(secret_key)
+        with self.transaction() as session:
+            stored = session.scalar(select(Setting.value).where(Setting.key == "secret_key_check"))
+            if stored is None:
+                session.add(Setting(key="secret_key_check", value=expected))
+                return
+        if not hmac.compare_digest(stored, expected):
+            raise SecretKeyMismatch(
+                "SECRET_KEY is not the key this database was created with: fingerprints of deleted addresses and "
+                "unsubscribe links would stop working. Restore the original SECRET_KEY (or its key file)."
+            )
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see the "begin" hook).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
+            # WAL lets the sender read while the bot writes.
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _head_revision() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None, "no migrations shipped"
+    return head

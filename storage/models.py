@@ -1,0 +1,216 @@
+"""The shared database's tables, as SQLAlchemy 2.0 typed models.
+
+The email sender reads these tables too (through the `sendable_recipients` view), so names and meanings are a
+contract: change them only through a migration and a README update.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Search keys are compared by byte order so that a prefix is a contiguous index range; PostgreSQL's default
+# linguistic collations would break that, SQLite's BINARY default already is byte order.
+SearchKey = String(255).with_variant(String(255, collation="C"), "postgresql")
+
+DNC_REASONS = ("requested", "not-target", "no-interest", "other", "domain-blocked")
+CHANNELS = ("slack", "unsubscribe-link", "import", "cli", "bulk")
+ACTIVITY_KINDS = ("sent", "opened", "replied", "bounced")
+MEMBERSHIP_STATUSES = ("active", "bounced")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC on the way in and out; SQLite would otherwise hand back naive datetimes."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Lower-cased name: campaign names are unique regardless of case, and type-ahead searches it by prefix.
+    name_key: Mapped[str] = mapped_column(SearchKey, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Prospect(Base):
+    """One row per person, keyed by normalised email."""
+
+    __tablename__ = "prospects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(SearchKey, unique=True)
+    email_domain: Mapped[str] = mapped_column(String(255), index=True)
+    first_name: Mapped[str] = mapped_column(String(255), default="")
+    last_name: Mapped[str] = mapped_column(String(255), default="")
+    company: Mapped[str] = mapped_column(String(255), default="")
+    title: Mapped[str] = mapped_column(String(255), default="")
+    phone: Mapped[str] = mapped_column(String(255), default="")
+    linkedin_url: Mapped[str] = mapped_column(String(500), default="")
+    source: Mapped[str] = mapped_column(String(255), default="")
+    # Accent-free lower-case keys for prefix search: "first last", "last", "company".
+    name_key: Mapped[str] = mapped_column(SearchKey, default="", index=True)
+    last_name_key: Mapped[str] = mapped_column(SearchKey, default="", index=True)
+    company_key: Mapped[str] = mapped_column(SearchKey, default="", index=True)
+    # Bumped by every change, so that a screen opened before a colleague's change can not overwrite it.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    do_not_contact: Mapped[DoNotContact | None] = relationship(
+        back_populates="prospect", uselist=False, passive_deletes=True
+    )
+
+
+class Import(Base):
+    """One run of `prospectbot import`: its memberships point here, which tells in-file duplicates apart."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(255))
+    source_name: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+
+
+class Membership(Base):
+    """A prospect in a campaign. Its id is what unsubscribe links name."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "prospect_id"),
+        Index("ix_memberships_prospect_id", "prospect_id"),
+        CheckConstraint("status IN ('active', 'bounced')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    prospect_id: Mapped[int] = mapped_column(ForeignKey("prospects.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"))
+
+
+class Activity(Base):
+    """An email event written by the sender. After a delete the row stays, anonymous, so campaign totals hold."""
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        Index("ix_activities_prospect_campaign", "prospect_id", "campaign_id", "kind"),
+        Index("ix_activities_campaign_kind", "campaign_id", "kind"),
+        CheckConstraint("kind IN ('sent', 'opened', 'replied', 'bounced')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    prospect_id: Mapped[int | None] = mapped_column(ForeignKey("prospects.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DoNotContact(Base):
+    """Present means the person is excluded from every send, in every campaign, now and later."""
+
+    __tablename__ = "do_not_contact"
+    __table_args__ = (
+        CheckConstraint(
+            "reason IN ('requested', 'not-target', 'no-interest', 'other', 'domain-blocked')", name="reason"
+        ),
+    )
+
+    prospect_id: Mapped[int] = mapped_column(ForeignKey("prospects.id", ondelete="CASCADE"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    prospect: Mapped[Prospect] = relationship(back_populates="do_not_contact")
+
+
+class Suppression(Base):
+    """A keyed hash of a deleted person's address: imports skip it. Never the address itself."""
+
+    __tablename__ = "suppressions"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """Append-only. Names prospects by id only, so a delete leaves no address or name behind."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_prospect_id", "prospect_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    prospect_id: Mapped[int | None] = mapped_column(Integer)
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Setting(Base):
+    """Small facts about the database itself, such as which secret key it was created with."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,571 @@
+"""The prospect lifecycle: search, details, do not contact, delete.
+
+Every caller (the CLI, Slack, the web endpoints) goes through these functions. They take a Session whose
+transaction the caller owns, and write each change together with its audit row in that transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, case, delete, exists, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.emails import InvalidEmail, email_domain, normalise_email
+from storage.errors import CampaignNotFound, InvalidInput, ProspectNotFound, StaleProspect
+from storage.keys import KEY_CEILING, address_fingerprint, search_key
+from storage.models import (
+    CHANNELS,
+    Activity,
+    AuditEntry,
+    Campaign,
+    DoNotContact,
+    Membership,
+    Prospect,
+    Suppression,
+    utcnow,
+)
+
+# Reasons a user may choose; "domain-blocked" is set only by a domain block.
+USER_DNC_REASONS = ("requested", "not-target", "no-interest", "other")
+# A prospect's own opt-out outranks every other reason and is never replaced or lifted by a user.
+OWN_OPT_OUT = "requested"
+# Keeps IN (...) lists well under every driver's bound-parameter limit.
+CHUNK = 2_000
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted and through which channel: "slack:U0123" via slack, "cli:alice" via cli, ..."""
+
+    who: str
+    channel: str
+
+    def __post_init__(self) -> None:
+        if self.channel not in CHANNELS:
+            raise ValueError(f"unknown channel {self.channel!r}")
+
+
+def chunked(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def insert_ignoring_duplicates(session: Session, model: type, rows: list[dict[str, Any]], *returning: Any) -> list[Any]:
+    """INSERT ... ON CONFLICT DO NOTHING: a row a concurrent writer already added is skipped, not an error."""
+    if not rows:
+        return []
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model).on_conflict_do_nothing()
+    if returning:
+        return list(session.execute(statement.returning(*returning), rows))
+    session.execute(statement, rows)
+    return []
+
+
+def record_audit(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    prospect_id: int | None = None,
+    campaign_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    session.execute(
+        insert(AuditEntry),
+        [
+            {
+                "actor": actor.who,
+                "channel": actor.channel,
+                "action": action,
+                "prospect_id": prospect_id,
+                "campaign_id": campaign_id,
+                "before": before,
+                "after": after,
+                "occurred_at": utcnow(),
+            }
+        ],
+    )
+
+
+# -- campaigns ------------------------------------------------------------------------------------------------
+
+
+def campaign_key(name: str) -> str:
+    return search_key(name)
+
+
+def find_campaign(session: Session, name: str) -> Campaign:
+    campaign = session.scalar(select(Campaign).where(Campaign.name_key == campaign_key(name)))
+    if campaign is None:
+        raise CampaignNotFound(name)
+    return campaign
+
+
+def get_or_create_campaign(session: Session, name: str, actor: Actor) -> Campaign:
+    clean = " ".join(name.split())
+    if not clean:
+        raise InvalidInput("A campaign needs a name.")
+    if len(clean) > 200:
+        raise InvalidInput("A campaign name can be at most 200 characters long.")
+    key = campaign_key(clean)
+    inserted = insert_ignoring_duplicates(
+        session, Campaign, [{"name": clean, "name_key": key, "created_at": utcnow()}], Campaign.id
+    )
+    campaign = session.scalars(select(Campaign).where(Campaign.name_key == key)).one()
+    if inserted:
+        record_audit(session, actor, "campaign.create", campaign_id=campaign.id)
+    return campaign
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    id: int
+    name: str
+    members: int
+    sendable: int
+
+
+def list_campaigns(session: Session) -> list[CampaignSummary]:
+    members = (
+        select(Membership.campaign_id, func.count().label("members"),
+               func.count().filter(Membership.status == "active",
+                                   ~exists().where(DoNotContact.prospect_id == Membership.prospect_id))
+               .label("sendable"))
+        .group_by(Membership.campaign_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Campaign.id, Campaign.name, func.coalesce(members.c.members, 0), func.coalesce(members.c.sendable, 0))
+        .outerjoin(members, members.c.campaign_id == Campaign.id)
+        .order_by(Campaign.name_key)
+    )
+    return [CampaignSummary(*row) for row in rows]
+
+
+# -- search ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProspectSummary:
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    company: str
+    title: str
+    do_not_contact: bool
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    items: list[ProspectSummary]
+    offset: int
+    limit: int
+    has_more: bool
+
+
+MAX_PAGE_SIZE = 100
+
+
+def search_prospects(
+    session: Session, query: str, *, campaign_id: int | None = None, offset: int = 0, limit: int = 10
+) -> SearchPage:
+    """Prospects whose email, full name, last name or company starts with `query`, case- and accent-insensitive.
+
+    The query is compared as plain text (no wildcards). An empty query lists everyone, by name. Each searched
+    column is read in index order and cut at the page's end, so a short prefix on a million prospects costs no
+    more than a long one.
+    """
+    if offset < 0 or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"Pages start at 0 and hold 1 to {MAX_PAGE_SIZE} prospects.")
+    wanted = offset + limit + 1
+    name_prefix = search_key(query)
+    email_prefix = query.strip().lower()
+    searches: list[tuple[Any, str]] = [(Prospect.name_key, name_prefix)]
+    if name_prefix:
+        searches += [(Prospect.last_name_key, name_prefix), (Prospect.company_key, name_prefix)]
+    if email_prefix:
+        searches.append((Prospect.email, email_prefix))
+
+    best: dict[int, tuple[str, int]] = {}
+    for column, prefix in searches:
+        statement: Select[Any] = select(Prospect.id, column)
+        if prefix:
+            statement = statement.where(column >= prefix, column < prefix + KEY_CEILING)
+        if campaign_id is not None:
+            statement = statement.where(
+                exists().where(Membership.prospect_id == Prospect.id, Membership.campaign_id == campaign_id)
+            )
+        for prospect_id, value in session.execute(statement.order_by(column, Prospect.id).limit(wanted)):
+            rank = (value, prospect_id)
+            if prospect_id not in best or rank < best[prospect_id]:
+                best[prospect_id] = rank
+
+    ranked = sorted(best, key=best.__getitem__)
+    page_ids = ranked[offset : offset + limit]
+    return SearchPage(
+        items=_summaries(session, page_ids), offset=offset, limit=limit, has_more=len(ranked) > offset + limit
+    )
+
+
+def _summaries(session: Session, prospect_ids: list[int]) -> list[ProspectSummary]:
+    if not prospect_ids:
+        return []
+    rows = session.execute(
+        select(
+            Prospect.id, Prospect.email, Prospect.first_name, Prospect.last_name, Prospect.company,
+            Prospect.title, DoNotContact.prospect_id.is_not(None),
+        )
+        .outerjoin(DoNotContact, DoNotContact.prospect_id == Prospect.id)
+        .where(Prospect.id.in_(prospect_ids))
+    )
+    by_id = {row[0]: ProspectSummary(*row) for row in rows}
+    return [by_id[pid] for pid in prospect_ids if pid in by_id]
+
+
+# -- details --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignActivity:
+    campaign_id: int
+    campaign_name: str
+    status: str
+    added_at: dt.datetime
+    sent: int
+    opened: int
+    replied: int
+    bounced: int
+    last_activity_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class DoNotContactState:
+    reason: str
+    note: str
+    actor: str
+    channel: str
+    since: dt.datetime
+
+
+@dataclass(frozen=True)
+class ProspectDetails:
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    company: str
+    title: str
+    phone: str
+    linkedin_url: str
+    source: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+    do_not_contact: DoNotContactState | None
+    campaigns: list[CampaignActivity] = field(default_factory=list)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+def find_prospect_id(session: Session, email: str) -> int:
+    try:
+        address = normalise_email(email)
+    except InvalidEmail as error:
+        raise InvalidInput(f'"{email}" is not a valid email address: {error.reason}.') from None
+    prospect_id = session.scalar(select(Prospect.id).where(Prospect.email == address))
+    if prospect_id is None:
+        raise ProspectNotFound(f"No prospect has the address {address}.")
+    return prospect_id
+
+
+def prospect_details(session: Session, prospect_id: int) -> ProspectDetails:
+    prospect = session.get(Prospect, prospect_id)
+    if prospect is None:
+        raise ProspectNotFound()
+    dnc = session.get(DoNotContact, prospect_id)
+
+    def count(kind: str) -> Any:
+        return func.count(case((Activity.kind == kind, 1)))
+
+    rows = session.execute(
+        select(
+            Campaign.id, Campaign.name, Membership.status, Membership.added_at,
+            count("sent"), count("opened"), count("replied"), count("bounced"), func.max(Activity.occurred_at),
+        )
+        .join(Campaign, Campaign.id == Membership.campaign_id)
+        .outerjoin(
+            Activity, (Activity.prospect_id == Membership.prospect_id) & (Activity.campaign_id == Membership.campaign_id)
+        )
+        .where(Membership.prospect_id == prospect_id)
+        .group_by(Campaign.id, Campaign.name, Membership.status, Membership.added_at)
+        .order_by(Membership.added_at, Campaign.id)
+    )
+    campaigns = [
+        CampaignActivity(cid, name, status, _as_utc(added), sent, opened, replied, bounced, _as_utc(last))
+        for cid, name, status, added, sent, opened, replied, bounced, last in rows
+    ]
+    return ProspectDetails(
+        id=prospect.id,
+        email=prospect.email,
+        first_name=prospect.first_name,
+        last_name=prospect.last_name,
+        company=prospect.company,
+        title=prospect.title,
+        phone=prospect.phone,
+        linkedin_url=prospect.linkedin_url,
+        source=prospect.source,
+        created_at=prospect.created_at,
+        updated_at=prospect.updated_at,
+        version=prospect.version,
+        do_not_contact=_dnc_state(dnc),
+        campaigns=campaigns,
+    )
+
+
+def _as_utc(value: dt.datetime | str | None) -> dt.datetime | None:
+    # Aggregates such as max() bypass the column type, so SQLite hands back text or naive datetimes.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _dnc_state(dnc: DoNotContact | None) -> DoNotContactState | None:
+    if dnc is None:
+        return None
+    return DoNotContactState(dnc.reason, dnc.note, dnc.actor, dnc.channel, dnc.created_at)
+
+
+def _dnc_audit_state(dnc: DoNotContactState | DoNotContact | None) -> dict[str, Any]:
+    # The note is free text that may name the person, so the audit log keeps only whether there was one.
+    if dnc is None:
+        return {"do_not_contact": None}
+    return {"do_not_contact": {"reason": dnc.reason, "channel": dnc.channel, "has_note": bool(dnc.note)}}
+
+
+# -- do not contact -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DoNotContactResult:
+    marked: list[int] = field(default_factory=list)
+    already: list[int] = field(default_factory=list)
+    upgraded_to_own_opt_out: list[int] = field(default_factory=list)
+    not_found: list[int] = field(default_factory=list)
+
+
+def validate_dnc_reason(reason: str, note: str) -> None:
+    if reason not in USER_DNC_REASONS:
+        raise InvalidInput(f"Unknown reason \"{reason}\": choose one of {', '.join(USER_DNC_REASONS)}.")
+    if reason == "other" and not note.strip():
+        raise InvalidInput('The reason "other" needs a note saying why.')
+    if len(note) > 2000:
+        raise InvalidInput("The note can be at most 2,000 characters long.")
+
+
+def mark_do_not_contact(
+    session: Session, prospect_ids: Sequence[int], *, reason: str, actor: Actor, note: str = ""
+) -> DoNotContactResult:
+    """Exclude these prospects from every send, in every campaign, now and later. Idempotent.
+
+    A prospect already marked keeps their state, except that their own opt-out ("requested") replaces a reason
+    someone else gave; it is never itself replaced.
+    """
+    validate_dnc_reason(reason, note)
+    note = note.strip()
+    result = DoNotContactResult()
+    now = utcnow()
+    for ids in chunked(sorted(set(prospect_ids))):
+        _lock_prospects(session, ids)
+        existing_ids = set(session.scalars(select(Prospect.id).where(Prospect.id.in_(ids))))
+        current = {
+            row.prospect_id: _dnc_audit_state(row)
+            for row in session.scalars(select(DoNotContact).where(DoNotContact.prospect_id.in_(ids)))
+        }
+        new_ids = [pid for pid in ids if pid in existing_ids and pid not in current]
+        upgrade_ids = [
+            pid for pid, state in current.items()
+            if reason == OWN_OPT_OUT and state["do_not_contact"]["reason"] != OWN_OPT_OUT
+        ]
+        result.not_found += [pid for pid in ids if pid not in existing_ids]
+        result.already += [pid for pid, row in current.items() if pid not in upgrade_ids]
+        result.marked += new_ids
+        result.upgraded_to_own_opt_out += upgrade_ids
+
+        values = {"reason": reason, "note": note, "actor": actor.who, "channel": actor.channel, "created_at": now}
+        if new_ids:
+            session.execute(insert(DoNotContact), [{"prospect_id": pid, **values} for pid in new_ids])
+        if upgrade_ids:
+            session.execute(update(DoNotContact).where(DoNotContact.prospect_id.in_(upgrade_ids)).values(**values))
+        changed = new_ids + upgrade_ids
+        if changed:
+            session.execute(
+                update(Prospect).where(Prospect.id.in_(changed)).values(version=Prospect.version + 1, updated_at=now)
+            )
+            after = {"do_not_contact": {"reason": reason, "channel": actor.channel, "has_note": bool(note)}}
+            session.execute(
+                insert(AuditEntry),
+                [
+                    {
+                        "actor": actor.who, "channel": actor.channel, "action": "do_not_contact",
+                        "prospect_id": pid, "before": current.get(pid, _dnc_audit_state(None)), "after": after,
+                        "occurred_at": now,
+                    }
+                    for pid in changed
+                ],
+            )
+        # Rows the session may hold must not shadow what was just written in bulk.
+        session.expire_all()
+    return result
+
+
+def mark_prospect_do_not_contact(
+    session: Session,
+    prospect_id: int,
+    *,
+    reason: str,
+    actor: Actor,
+    note: str = "",
+    expected_version: int | None = None,
+) -> ProspectDetails:
+    """One prospect, as a person saves it from a screen read at `expected_version`; returns the new state."""
+    validate_dnc_reason(reason, note)
+    _lock_one(session, prospect_id, expected_version)
+    mark_do_not_contact(session, [prospect_id], reason=reason, actor=actor, note=note)
+    return prospect_details(session, prospect_id)
+
+
+def _lock_prospects(session: Session, prospect_ids: Sequence[int]) -> None:
+    # SQLite writers already hold the database's write lock (BEGIN IMMEDIATE); PostgreSQL locks the rows.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Prospect.id).where(Prospect.id.in_(prospect_ids)).order_by(Prospect.id).with_for_update())
+
+
+def _lock_one(session: Session, prospect_id: int, expected_version: int | None) -> Prospect:
+    statement = select(Prospect).where(Prospect.id == prospect_id).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    prospect = session.scalar(statement)
+    if prospect is None:
+        raise ProspectNotFound()
+    if expected_version is not None and prospect.version != expected_version:
+        raise StaleProspect(prospect_id, prospect.version)
+    return prospect
+
+
+# -- delete ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    prospect_id: int
+    campaigns_left: int
+    reimport_blocked: bool
+    blocked_because_opted_out: bool
+
+
+def delete_prospect(
+    session: Session,
+    prospect_id: int,
+    *,
+    actor: Actor,
+    secret_key: bytes,
+    block_reimport: bool,
+    expected_version: int | None = None,
+) -> DeleteResult:
+    """Remove the person entirely: row, memberships, do-not-contact state; their activity stays, anonymous.
+
+    Without `block_reimport` a later import brings the address back as a new, sendable contact. A person who
+    opted out themselves is always fingerprinted, so their opt-out survives the delete.
+    """
+    prospect = _lock_one(session, prospect_id, expected_version)
+    dnc = session.get(DoNotContact, prospect_id)
+    opted_out = dnc is not None and dnc.reason == OWN_OPT_OUT
+    keep_fingerprint = block_reimport or opted_out
+    if keep_fingerprint:
+        suppress_address(session, prospect.email, secret_key=secret_key, reason="requested" if opted_out else "deleted",
+                         channel=actor.channel)
+    campaign_ids = sorted(session.scalars(select(Membership.campaign_id).where(Membership.prospect_id == prospect_id)))
+    session.execute(update(Activity).where(Activity.prospect_id == prospect_id).values(prospect_id=None))
+    session.execute(delete(DoNotContact).where(DoNotContact.prospect_id == prospect_id))
+    session.execute(delete(Membership).where(Membership.prospect_id == prospect_id))
+    session.execute(delete(Prospect).where(Prospect.id == prospect_id))
+    record_audit(
+        session,
+        actor,
+        "delete",
+        prospect_id=prospect_id,
+        before={**_dnc_audit_state(dnc), "campaign_ids": campaign_ids},
+        after={"deleted": True, "reimport_blocked": keep_fingerprint},
+    )
+    session.expunge(prospect)
+    return DeleteResult(prospect_id, len(campaign_ids), keep_fingerprint, opted_out and not block_reimport)
+
+
+def suppress_address(session: Session, email: str, *, secret_key: bytes, reason: str, channel: str) -> bool:
+    """Keep the address's fingerprint so imports skip it; True when it was not kept already."""
+    fingerprint = address_fingerprint(secret_key, email)
+    inserted = insert_ignoring_duplicates(
+        session,
+        Suppression,
+        [{"fingerprint": fingerprint, "reason": reason, "channel": channel, "created_at": utcnow()}],
+        Suppression.fingerprint,
+    )
+    return bool(inserted)
+
+
+def is_address_suppressed(session: Session, email: str, *, secret_key: bytes) -> bool:
+    fingerprint = address_fingerprint(secret_key, email)
+    return session.get(Suppression, fingerprint) is not None
+
+
+def block_unknown_address(session: Session, email: str, *, secret_key: bytes, actor: Actor) -> bool:
+    """Do not contact for an address not in the database yet: its fingerprint keeps future imports from adding it."""
+    added = suppress_address(session, email, secret_key=secret_key, reason="blocked", channel=actor.channel)
+    if added:
+        record_audit(session, actor, "block_address", after={"fingerprint": address_fingerprint(secret_key, email)[:12]})
+    return added
+
+
+def prospect_ids_by_email(session: Session, emails: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for batch in chunked(list(emails)):
+        found.update(session.execute(select(Prospect.email, Prospect.id).where(Prospect.email.in_(batch))).tuples())
+    return found
+
+
+def new_prospect_row(values: dict[str, str], *, source: str, now: dt.datetime) -> dict[str, Any]:
+    """The column values of a new prospect from canonical fields (email already normalised)."""
+    first, last = values.get("first_name", ""), values.get("last_name", "")
+    return {
+        "email": values["email"],
+        "email_domain": email_domain(values["email"]),
+        "first_name": first,
+        "last_name": last,
+        "company": values.get("company", ""),
+        "title": values.get("title", ""),
+        "phone": values.get("phone", ""),
+        "linkedin_url": values.get("linkedin_url", ""),
+        "source": source[:255],
+        "name_key": search_key(f"{first} {last}"),
+        "last_name_key": search_key(last),
+        "company_key": search_key(values.get("company", "")),
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }

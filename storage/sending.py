@@ -1,0 +1,90 @@
+"""The sender's contract, for senders written in Python. README shows the same in SQL for every other sender.
+
+`sendable_recipients` (a view, created by migration) is exactly the campaign members that may be emailed now.
+A sender selects its batch from it, then runs `is_sendable` right before each message, so that an opt-out that
+arrives after the batch was selected is still honoured.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, exists, insert, select, update
+from sqlalchemy.orm import Session
+
+from storage.errors import InvalidInput
+from storage.models import ACTIVITY_KINDS, Activity, Membership, utcnow
+
+# Kept apart from the models' metadata: it is a view, created by migration, never by create_all.
+sendable_recipients = Table(
+    "sendable_recipients",
+    MetaData(),
+    Column("campaign_id", Integer),
+    Column("campaign_name", String),
+    Column("membership_id", Integer),
+    Column("prospect_id", Integer),
+    Column("email", String),
+    Column("first_name", String),
+    Column("last_name", String),
+    Column("company", String),
+    Column("title", String),
+)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    campaign_id: int
+    campaign_name: str
+    membership_id: int
+    prospect_id: int
+    email: str
+    first_name: str
+    last_name: str
+    company: str
+    title: str
+
+
+def iter_sendable(session: Session, campaign_id: int, *, batch_size: int = 1_000) -> Iterator[Recipient]:
+    """Streams a campaign's sendable members in prospect order, holding one batch in memory at a time."""
+    statement = (
+        select(sendable_recipients)
+        .where(sendable_recipients.c.campaign_id == campaign_id)
+        .order_by(sendable_recipients.c.prospect_id)
+        .execution_options(yield_per=batch_size)
+    )
+    for row in session.execute(statement):
+        yield Recipient(*row)
+
+
+def is_sendable(session: Session, campaign_id: int, prospect_id: int) -> bool:
+    """The one-row check to run right before sending each message."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    sendable_recipients.c.campaign_id == campaign_id,
+                    sendable_recipients.c.prospect_id == prospect_id,
+                )
+            )
+        )
+    )
+
+
+def record_activity(
+    session: Session, campaign_id: int, prospect_id: int, kind: str, *, occurred_at: dt.datetime | None = None
+) -> None:
+    """What a sender writes after each event. A bounce stops further sends to that address in that campaign."""
+    if kind not in ACTIVITY_KINDS:
+        raise InvalidInput(f"Unknown activity \"{kind}\": expected one of {', '.join(ACTIVITY_KINDS)}.")
+    session.execute(
+        insert(Activity),
+        [{"campaign_id": campaign_id, "prospect_id": prospect_id, "kind": kind, "occurred_at": occurred_at or utcnow()}],
+    )
+    if kind == "bounced":
+        session.execute(
+            update(Membership)
+            .where(Membership.campaign_id == campaign_id, Membership.prospect_id == prospect_id)
+            .values(status="bounced")
+        )

@@ -1,0 +1,29 @@
+"""Test data written the way the product writes it: through storage's own row builder."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from storage.models import Membership, Prospect, utcnow
+from storage.operations import Actor, get_or_create_campaign, new_prospect_row
+
+SETUP = Actor("cli:test-setup", "cli")
+
+
+def campaign(session: Session, name: str) -> int:
+    return get_or_create_campaign(session, name, SETUP).id
+
+
+def prospect(session: Session, email: str, *campaign_ids: int, **fields: str) -> int:
+    row = new_prospect_row({"email": email, **fields}, source="test", now=utcnow())
+    prospect_id = session.scalar(insert(Prospect).returning(Prospect.id), [row])
+    for campaign_id in campaign_ids:
+        session.execute(insert(Membership), [{"campaign_id": campaign_id, "prospect_id": prospect_id,
+                                               "status": "active", "added_at": utcnow()}])
+    return prospect_id
+
+
+def join(session: Session, prospect_id: int, campaign_id: int) -> None:
+    session.execute(insert(Membership), [{"campaign_id": campaign_id, "prospect_id": prospect_id,
+                                           "status": "active", "added_at": utcnow()}])
