@@ -545,7 +545,7 @@ def block_unknown_address(session: Session, email: str, *, secret_key: bytes, ac
 def prospect_ids_by_email(session: Session, emails: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for batch in chunked(list(emails)):
-        found.update(session.execute(select(Prospect.email, Prospect.id).where(Prospect.email.in_(batch))).tuples())
+        found.update(session.execute(select(Prospect.email, Prospect.id).where(Prospect.email.in_(batch))).all())
     return found
 
 

@@ -1,0 +1,77 @@
+"""Helpers shared by the benchmark scripts: timing, percentiles, tables, fresh databases."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+
+from storage.db import Database
+
+BENCH_SECRET_KEY = b"benchmark-secret-key-0123456789-abcdefgh"
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+@dataclass
+class Figure:
+    database: str
+    name: str
+    median: float
+    p99: float
+    unit: str
+    floor_name: str
+    floor_median: float
+    target: str
+    meets_target: bool
+
+    @property
+    def ratio(self) -> float:
+        return self.median / self.floor_median if self.floor_median else float("nan")
+
+
+def markdown_table(figures: list[Figure]) -> str:
+    lines = [
+        "| database | figure | median | p99 | floor (same run) | floor median | ratio | target | met |",
+        "|---|---|---:|---:|---|---:|---:|---|---|",
+    ]
+    for f in figures:
+        lines.append(
+            f"| {f.database} | {f.name} | {f.median:,.3f} {f.unit} | {f.p99:,.3f} {f.unit} | {f.floor_name} | "
+            f"{f.floor_median:,.3f} {f.unit} | {f.ratio:,.2f}× | {f.target} | {'yes' if f.meets_target else 'NO'} |"
+        )
+    return "\n".join(lines)
+
+
+def fresh_database(kind: str, workdir: Path, postgres_url: str, name: str) -> Database:
+    """An empty, migrated database: a new SQLite file, or the PostgreSQL schema dropped and rebuilt."""
+    if kind == "sqlite":
+        path = workdir / f"{name}.db"
+        for leftover in workdir.glob(f"{name}.db*"):
+            leftover.unlink()
+        database = Database(f"sqlite:///{path}")
+    else:
+        database = Database(postgres_url)
+        with database.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    database.prepare(secret_key=BENCH_SECRET_KEY, auto_migrate=True)
+    return database
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)

@@ -1,0 +1,294 @@
+"""Speed of the shared database (issue 2), on SQLite and PostgreSQL, each figure beside a floor measured in
+the same run:
+
+- import of a 1,000,000-row CSV through `prospectbot import` (rows/s, peak memory) vs a raw executemany insert;
+- prefix search in a 1,000,000-prospect campaign through `search_prospects` vs the raw indexed SQL query;
+- marking 100,000 prospects do not contact in one operation vs a raw executemany insert of 100,000 rows;
+- reading all of `sendable_recipients` for the 1,000,000-member campaign vs a raw read of its memberships.
+
+Usage: python -m benchmarks.storage_bench [--prospects N] [--databases sqlite,postgresql] [--postgres-url URL]
+PostgreSQL comes from --postgres-url or BENCH_DATABASE_URL; its public schema is dropped and rebuilt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import insert, select, text
+
+from benchmarks.common import BENCH_SECRET_KEY, Figure, fresh_database, markdown_table, median, percentile
+from storage import operations as ops
+from storage.db import Database
+from storage.keys import KEY_CEILING
+from storage.models import Activity, Membership, Prospect, utcnow
+
+FIRST = ("Ana Ben Chloé Daniel Elena Farid Gabriel Hannah Hugo Inès Isaac Jade James Julia Karim Laura Léa Liam "
+         "Lucas Maria Mateo Maya Mia Nathan Noah Nora Olivia Omar Paul Priya Rafael Rosa Sam Sara Sofia Tom Victor "
+         "Wei Zoé").split()
+LAST = ("Adams Bernard Brown Chen Costa Dubois Durand García Girard Haddad Jones Kim Lambert Laurent Li Martin "
+        "Mercier Moreau Müller Nguyen Patel Petit Roux Schmidt Silva Smith Taylor Thomas Wagner Wilson Zhang").split()
+WORDS = ("acme blue cobalt data elm fjord granite helios indigo juniper kestrel lumen marlin north orbit pixel "
+         "quartz red saffron tidal umbra vertex willow xenon yellow zephyr").split()
+SUFFIX = ("Labs", "Cloud", "Studio", "Analytics", "Retail", "Health", "Media", "Systems", "Group", "Partners")
+
+SEARCH_QUERIES = 1_000
+DNC_BATCH = 100_000
+REPEATS = 3
+
+
+def generate_csv(path: Path, rows: int, seed: int = 1) -> list[str]:
+    """A 7-column export of `rows` distinct people; returns a sample of search prefixes drawn from it."""
+    rng = random.Random(seed)
+    prefixes: list[str] = []
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Email", "First Name", "Last Name", "Company", "Job Title", "Phone", "LinkedIn URL"])
+        for n in range(rows):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            company = f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()} {rng.choice(SUFFIX)}"
+            domain = company.lower().replace(" ", "") + ".com"
+            email = f"{first.lower()}.{last.lower()}.{n}@{domain}"
+            writer.writerow([email, first, last, company, "Head of Sales", f"+33 6 {n % 100:02} {n % 97:02}", ""])
+            if n % max(1, rows // (SEARCH_QUERIES * 2)) == 0:
+                field = rng.choice((first, last, company, email))
+                prefixes.append(field[: rng.randint(2, 5)])
+    rng.shuffle(prefixes)
+    return prefixes[:SEARCH_QUERIES]
+
+
+def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Runs a command; returns (seconds, peak resident memory in MB, stdout)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    stdout, stderr = process.stdout.read(), process.stderr.read()  # type: ignore[union-attr]
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed: {stderr.strip()}")
+    return elapsed, usage.ru_maxrss / 1024, stdout
+
+
+def raw_connection(database: Database):  # type: ignore[no-untyped-def]
+    return database.engine.raw_connection()
+
+
+def floor_insert(database: Database, rows: list[tuple], table: str, columns: str) -> float:
+    """A raw driver executemany of `rows` into a scratch table with a unique first column, in one transaction."""
+    connection = raw_connection(database)
+    try:
+        cursor = connection.cursor()
+        types = ", ".join(f"c{i} TEXT" for i in range(len(rows[0])))
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(f"CREATE TABLE {table} ({types}, UNIQUE (c0))")
+        connection.commit()
+        placeholders = ", ".join(["?" if database.is_sqlite else "%s"] * len(rows[0]))
+        start = time.perf_counter()
+        cursor.executemany(f"INSERT INTO {table} VALUES ({placeholders})", rows)
+        connection.commit()
+        elapsed = time.perf_counter() - start
+        cursor.execute(f"DROP TABLE {table}")
+        connection.commit()
+        return elapsed
+    finally:
+        connection.close()
+
+
+def read_csv_rows(path: Path) -> list[tuple]:
+    with path.open(encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        return [tuple(row) for row in reader]
+
+
+def add_other_campaigns_and_activity(database: Database, big_id: int, prospect_ids: list[int], seed: int = 2) -> None:
+    """99 more campaigns of 10,000 members each, and email activity, so the data looks lived in."""
+    rng = random.Random(seed)
+    actor = ops.Actor("cli:benchmark", "cli")
+    now = utcnow()
+    with database.transaction() as session:
+        campaign_ids = [ops.get_or_create_campaign(session, f"Campaign {n:03}", actor).id for n in range(2, 101)]
+    for campaign_id in campaign_ids:
+        members = rng.sample(prospect_ids, min(10_000, len(prospect_ids)))
+        with database.transaction() as session:
+            session.execute(insert(Membership), [
+                {"campaign_id": campaign_id, "prospect_id": pid, "status": "active", "added_at": now} for pid in members])
+    for start in range(0, len(prospect_ids), 50_000):
+        batch = []
+        for pid in prospect_ids[start : start + 50_000]:
+            if rng.random() < 0.6:
+                batch.append({"campaign_id": big_id, "prospect_id": pid, "kind": "sent", "occurred_at": now})
+                if rng.random() < 0.4:
+                    batch.append({"campaign_id": big_id, "prospect_id": pid, "kind": "opened", "occurred_at": now})
+        with database.transaction() as session:
+            session.execute(insert(Activity), batch)
+    with database.engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+
+
+def bench_search(database: Database, big_id: int, prefixes: list[str]) -> tuple[list[float], list[float]]:
+    through_storage = []
+    for prefix in prefixes:
+        start = time.perf_counter()
+        with database.snapshot() as session:
+            ops.search_prospects(session, prefix, campaign_id=big_id, limit=10)
+        through_storage.append(time.perf_counter() - start)
+    connection = raw_connection(database)
+    raw = []
+    try:
+        cursor = connection.cursor()
+        mark = "?" if database.is_sqlite else "%s"
+        sql = f"SELECT id, name_key FROM prospects WHERE name_key >= {mark} AND name_key < {mark} ORDER BY name_key LIMIT 11"
+        for prefix in prefixes:
+            key = prefix.lower()
+            start = time.perf_counter()
+            cursor.execute(sql, (key, key + KEY_CEILING))
+            cursor.fetchall()
+            connection.commit()
+            raw.append(time.perf_counter() - start)
+    finally:
+        connection.close()
+    return through_storage, raw
+
+
+def bench_do_not_contact(database: Database, prospect_ids: list[int]) -> tuple[list[float], list[float]]:
+    rng = random.Random(3)
+    pool = rng.sample(prospect_ids, DNC_BATCH * REPEATS)
+    actor = ops.Actor("cli:benchmark", "cli")
+    through_storage = []
+    for n in range(REPEATS):
+        batch = pool[n * DNC_BATCH : (n + 1) * DNC_BATCH]
+        start = time.perf_counter()
+        with database.transaction() as session:
+            result = ops.mark_do_not_contact(session, batch, reason="no-interest", actor=actor)
+        through_storage.append(time.perf_counter() - start)
+        assert len(result.marked) == DNC_BATCH
+    floor_rows = [(str(pid), "no-interest", "", "cli:benchmark", "cli") for pid in pool[:DNC_BATCH]]
+    raw = [floor_insert(database, floor_rows, "bench_floor_dnc", "") for _ in range(REPEATS)]
+    return through_storage, raw
+
+
+READ_SENDABLE = """
+import sys, time
+from storage.db import Database
+from storage.sending import iter_sendable
+database = Database(sys.argv[1]); campaign_id = int(sys.argv[2])
+start = time.perf_counter()
+with database.snapshot() as session:
+    count = sum(1 for _ in iter_sendable(session, campaign_id))
+print(count, time.perf_counter() - start)
+"""
+
+READ_FLOOR = """
+import sys, time
+from storage.db import Database
+database = Database(sys.argv[1]); campaign_id = int(sys.argv[2])
+connection = database.engine.raw_connection()
+cursor = connection.cursor()
+mark = "?" if database.is_sqlite else "%s"
+start = time.perf_counter()
+cursor.execute(f"SELECT m.prospect_id, p.email, p.first_name FROM memberships m JOIN prospects p ON p.id = m.prospect_id WHERE m.campaign_id = {mark}", (campaign_id,))
+count = 0
+while rows := cursor.fetchmany(1000):
+    count += len(rows)
+print(count, time.perf_counter() - start)
+"""
+
+
+def bench_read_sendable(database: Database, campaign_id: int, env: dict[str, str]) -> tuple[list[float], list[float], float]:
+    url = database.url.render_as_string(hide_password=False)
+    through_storage, raw, memory = [], [], []
+    for _ in range(REPEATS):
+        _, rss, out = run_measured([sys.executable, "-c", READ_SENDABLE, url, str(campaign_id)], env)
+        through_storage.append(float(out.split()[1]))
+        memory.append(rss)
+        _, _, out = run_measured([sys.executable, "-c", READ_FLOOR, url, str(campaign_id)], env)
+        raw.append(float(out.split()[1]))
+    return through_storage, raw, max(memory)
+
+
+def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: Path, prefixes: list[str]) -> list[Figure]:
+    figures: list[Figure] = []
+    env = {**os.environ, "SECRET_KEY": BENCH_SECRET_KEY.decode(), "PYTHONPATH": str(Path.cwd())}
+
+    # Floor: the same rows through a raw executemany, into an empty database.
+    database = fresh_database(kind, workdir, postgres_url, "floor")
+    floor_seconds = floor_insert(database, read_csv_rows(csv_path), "bench_floor_import", "")
+    database.dispose()
+
+    database = fresh_database(kind, workdir, postgres_url, "bench")
+    url = database.url.render_as_string(hide_password=False)
+    print(f"[{kind}] importing {prospects:,} rows …", file=sys.stderr, flush=True)
+    seconds, peak_mb, _ = run_measured(
+        [sys.executable, "-m", "bot.cli", "import", str(csv_path), "--campaign", "Big campaign"],
+        {**env, "DATABASE_URL": url},
+    )
+    figures.append(Figure(kind, f"import {prospects:,}-row CSV (rows/s)", prospects / seconds, prospects / seconds,
+                          "rows/s", "raw executemany insert", prospects / floor_seconds, "≥ 50,000 rows/s",
+                          prospects / seconds >= 50_000))
+    figures.append(Figure(kind, "import peak memory (MB)", peak_mb, peak_mb, "MB", "—", 0.0, "≤ 300 MB",
+                          peak_mb <= 300))
+
+    with database.snapshot() as session:
+        big_id = ops.find_campaign(session, "Big campaign").id
+        prospect_ids = list(session.scalars(select(Prospect.id)))
+    print(f"[{kind}] adding 99 campaigns and activity …", file=sys.stderr, flush=True)
+    add_other_campaigns_and_activity(database, big_id, prospect_ids)
+
+    print(f"[{kind}] reading sendable_recipients …", file=sys.stderr, flush=True)
+    storage_reads, raw_reads, read_mb = bench_read_sendable(database, big_id, env)
+    figures.append(Figure(kind, f"read all sendable_recipients, {prospects:,} members (s)", median(storage_reads),
+                          max(storage_reads), "s", "raw join read", median(raw_reads), "≤ 5 s", max(storage_reads) <= 5))
+    figures.append(Figure(kind, "read sendable peak memory (MB)", read_mb, read_mb, "MB", "—", 0.0, "flat", True))
+
+    print(f"[{kind}] searching …", file=sys.stderr, flush=True)
+    storage_searches, raw_searches = bench_search(database, big_id, prefixes)
+    ms = [s * 1000 for s in storage_searches]
+    raw_ms = [s * 1000 for s in raw_searches]
+    figures.append(Figure(kind, f"prefix search in {prospects:,}-prospect campaign (ms)", median(ms),
+                          percentile(ms, 0.99), "ms", "raw indexed query", median(raw_ms), "p99 ≤ 5 ms",
+                          percentile(ms, 0.99) <= 5))
+
+    print(f"[{kind}] marking {DNC_BATCH:,} do not contact ×{REPEATS} …", file=sys.stderr, flush=True)
+    storage_marks, raw_marks = bench_do_not_contact(database, prospect_ids)
+    figures.append(Figure(kind, f"do not contact, {DNC_BATCH:,} prospects in one operation (s)",
+                          median(storage_marks), max(storage_marks), "s", "raw executemany insert",
+                          median(raw_marks), "≤ 2 s", max(storage_marks) <= 2))
+    database.dispose()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--prospects", type=int, default=1_000_000)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_DATABASE_URL", ""))
+    parser.add_argument("--out", type=Path, help="Also write the table to this markdown file.")
+    args = parser.parse_args()
+    kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
+    if "postgresql" in kinds and not args.postgres_url:
+        parser.error("PostgreSQL needs --postgres-url or BENCH_DATABASE_URL (eval \"$(bash .ci/start-postgres DIR)\")")
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="prospectbot-bench-") as tmp:
+        workdir = Path(tmp)
+        csv_path = workdir / "prospects.csv"
+        print(f"generating {args.prospects:,} rows …", file=sys.stderr, flush=True)
+        prefixes = generate_csv(csv_path, args.prospects)
+        for kind in kinds:
+            figures += run(kind, args.prospects, args.postgres_url, workdir, csv_path, prefixes)
+    table = markdown_table(figures)
+    print(table)
+    if args.out:
+        args.out.write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,439 @@
+"""`prospectbot`: the command line operators and scripts use. Every command prints one clear line on bad input
+and exits non-zero; nobody sees a traceback unless they ask for one with PROSPECTBOT_DEBUG=1."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import json
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+from dotenv import load_dotenv
+
+from bot.settings import ConfigurationError, Settings, load_settings
+from storage.csv_source import ProspectCsv, SourceRow, UnreadableFile
+from storage.db import Database
+from storage.emails import InvalidEmail, normalise_email
+from storage.errors import ProspectbotError
+from storage import operations as ops
+from storage.importing import OUTCOMES, RowOutcome, import_prospects
+
+DEBUG_VARIABLE = "PROSPECTBOT_DEBUG"
+
+
+class Runtime:
+    """Settings and the database, opened on first use so that `--help` needs neither."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._database: Database | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
+    def database(self, *, prepare: bool = True) -> Database:
+        if self._database is None:
+            self._database = Database(self.settings.database_url)
+            if prepare:
+                self._database.prepare(
+                    secret_key=self.settings.secret_key, auto_migrate=self.settings.is_embedded_database
+                )
+        return self._database
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.dispose()
+
+
+class FriendlyGroup(click.Group):
+    """Turns every error into one line on stderr and a non-zero exit."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ProspectbotError, ConfigurationError) as error:
+            raise click.ClickException(str(error)) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except BrokenPipeError:
+            # The reader went away (`prospectbot find a | head`): nothing more to say to it.
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
+            ctx.exit(0)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: whatever was already confirmed stays saved.", err=True)
+            ctx.exit(130)
+        except Exception as error:
+            if os.environ.get(DEBUG_VARIABLE):
+                raise
+            raise click.ClickException(
+                f"Unexpected error ({type(error).__name__}: {error}). Run again with {DEBUG_VARIABLE}=1 for details."
+            ) from None
+
+
+def cli_actor() -> ops.Actor:
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name in some containers
+        user = "unknown"
+    return ops.Actor(f"cli:{os.environ.get('PROSPECTBOT_ACTOR') or user}", "cli")
+
+
+@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """prospectbot: manage who your cold-email campaigns may contact."""
+    runtime = Runtime()
+    ctx.obj = runtime
+    ctx.call_on_close(runtime.close)
+
+
+pass_runtime = click.make_pass_decorator(Runtime)
+
+
+# -- db -------------------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command()
+@pass_runtime
+def upgrade(runtime: Runtime) -> None:
+    """Migrate the database to the newest schema (run once per release against a shared PostgreSQL)."""
+    database = runtime.database(prepare=False)
+    before, after = database.upgrade()
+    database.verify_secret_key(runtime.settings.secret_key)
+    if before == after:
+        click.echo(f"{database.description}: already up to date (revision {after}).")
+    else:
+        click.echo(f"{database.description}: migrated from {before or 'an empty database'} to revision {after}.")
+
+
+# -- campaigns ------------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@pass_runtime
+def campaigns(runtime: Runtime) -> None:
+    """List campaigns with their members and how many may be emailed now."""
+    with runtime.database().snapshot() as session:
+        rows = ops.list_campaigns(session)
+    if not rows:
+        click.echo("No campaigns yet: import a CSV with `prospectbot import FILE.csv --campaign NAME`.")
+        return
+    width = max(len(row.name) for row in rows)
+    click.echo(f"{'CAMPAIGN'.ljust(width)}  {'MEMBERS':>8}  {'SENDABLE':>8}")
+    for row in rows:
+        click.echo(f"{row.name.ljust(width)}  {row.members:>8,}  {row.sendable:>8,}")
+
+
+# -- import ---------------------------------------------------------------------------------------------------
+
+OUTCOME_LABELS = {
+    "new": "new contacts",
+    "added": "existing contacts added",
+    "already_in_campaign": "already in the campaign",
+    "duplicate_in_file": "duplicates within the file",
+    "skipped_do_not_contact": "skipped: do not contact",
+    "skipped_blocked": "skipped: blocked from imports",
+    "invalid": "invalid rows",
+}
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@click.option("--campaign", required=True, help="Campaign to add the prospects to; created if missing.")
+@click.option("--source", help='Where these prospects come from (default: "import:FILE").')
+@click.option("--report", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write every row's outcome to this CSV file.")
+@pass_runtime
+def import_command(runtime: Runtime, file: Path, campaign: str, source: str | None, report: Path | None) -> None:
+    """Import prospects from a CSV file into a campaign."""
+    database = runtime.database()
+    with file.open("rb") as stream:
+        try:
+            prospect_csv = ProspectCsv(stream, name=file.name)
+        except UnreadableFile as error:
+            raise click.ClickException(f"{file.name}: {error} Nothing was imported.") from None
+        report_writer = _ReportWriter(report) if report else None
+        progress = _progress_bar(file.stat().st_size)
+        shown = 0
+
+        def advance() -> None:
+            nonlocal shown
+            if progress is not None:
+                progress.update(prospect_csv.bytes_read - shown)
+                shown = prospect_csv.bytes_read
+
+        try:
+            result = import_prospects(
+                database.transaction,
+                prospect_csv,
+                campaign_name=campaign,
+                actor=cli_actor(),
+                secret_key=runtime.settings.secret_key,
+                source_label=source or f"import:{file.name}",
+                on_outcome=report_writer.write if report_writer else None,
+                on_progress=advance,
+            )
+        finally:
+            if progress is not None:
+                progress.render_finish()
+            if report_writer:
+                report_writer.close()
+
+    click.echo(f'Imported {file.name} into "{result.campaign_name}": {result.rows:,} rows.')
+    if prospect_csv.ignored_columns:
+        click.echo(f"Columns not imported: {', '.join(prospect_csv.ignored_columns)}")
+    for outcome in OUTCOMES:
+        click.echo(f"  {OUTCOME_LABELS[outcome]:<32}{result.counts[outcome]:>10,}")
+    for outcome in ("invalid", "skipped_do_not_contact", "skipped_blocked"):
+        samples = result.samples.get(outcome, [])
+        if samples:
+            more = result.counts[outcome] - len(samples)
+            click.echo(f"{OUTCOME_LABELS[outcome].capitalize()}{f' (first {len(samples)})' if more else ''}:")
+            for sample in samples:
+                detail = f" ({sample.message})" if sample.message else ""
+                click.echo(f"  line {sample.line}: {sample.email or '(no address)'}{detail}")
+    if report:
+        click.echo(f"Every row's outcome is in {report}.")
+
+
+class _ReportWriter:
+    def __init__(self, path: Path) -> None:
+        self._handle = path.open("w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._handle)
+        self._writer.writerow(["line", "email", "outcome", "message"])
+
+    def write(self, outcome: RowOutcome) -> None:
+        self._writer.writerow([outcome.line, outcome.email, outcome.outcome, outcome.message])
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _progress_bar(total_bytes: int) -> Any:
+    if not sys.stderr.isatty():
+        return None
+    bar = click.progressbar(length=total_bytes, label="Importing", file=sys.stderr, show_eta=True)
+    bar.render_progress()
+    return bar
+
+
+# -- find and show --------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--campaign", help="Search only this campaign.")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--per-page", type=click.IntRange(1, ops.MAX_PAGE_SIZE), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per prospect, for scripts.")
+@pass_runtime
+def find(runtime: Runtime, query: str, campaign: str | None, page: int, per_page: int, as_json: bool) -> None:
+    """Find prospects whose email, name or company starts with QUERY."""
+    with runtime.database().snapshot() as session:
+        campaign_id = ops.find_campaign(session, campaign).id if campaign else None
+        result = ops.search_prospects(session, query, campaign_id=campaign_id, offset=(page - 1) * per_page,
+                                      limit=per_page)
+    if as_json:
+        for item in result.items:
+            click.echo(json.dumps(asdict(item)))
+        return
+    if not result.items:
+        where = f' in "{campaign}"' if campaign else ""
+        click.echo(f'No prospect{where} matches "{query}".' if page == 1 else "No more matches.")
+        return
+    _print_table(
+        ["EMAIL", "NAME", "COMPANY", "STATUS"],
+        [[p.email, p.full_name, p.company, "do not contact" if p.do_not_contact else ""] for p in result.items],
+    )
+    if result.has_more:
+        click.echo(f"More matches: add --page {page + 1}.")
+
+
+def _print_table(headers: list[str], rows: Iterable[list[str]]) -> None:
+    rows = list(rows)
+    widths = [min(40, max(len(str(cell)) for cell in column)) for column in zip(headers, *rows)]
+    for row in [headers, *rows]:
+        click.echo("  ".join(str(cell)[:40].ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+@cli.command()
+@click.argument("email")
+@pass_runtime
+def show(runtime: Runtime, email: str) -> None:
+    """Show a prospect's details, campaigns, metrics and do-not-contact state."""
+    with runtime.database().snapshot() as session:
+        details = ops.prospect_details(session, ops.find_prospect_id(session, email))
+    click.echo(f"{details.full_name or '(no name)'} <{details.email}>")
+    for label, value in (("Company", details.company), ("Title", details.title), ("Phone", details.phone),
+                         ("LinkedIn", details.linkedin_url), ("Source", details.source)):
+        if value:
+            click.echo(f"  {label + ':':<10}{value}")
+    dnc = details.do_not_contact
+    if dnc:
+        note = f" — {dnc.note}" if dnc.note else ""
+        click.echo(f"  Do not contact: {dnc.reason} ({dnc.channel}, by {dnc.actor}, {dnc.since:%Y-%m-%d %H:%M} UTC){note}")
+    else:
+        click.echo("  Contactable.")
+    if not details.campaigns:
+        click.echo("  In no campaign.")
+    for c in details.campaigns:
+        last = f", last activity {c.last_activity_at:%Y-%m-%d}" if c.last_activity_at else ""
+        click.echo(f"  {c.campaign_name} [{c.status}]: sent {c.sent}, opened {c.opened}, replied {c.replied}, "
+                   f"bounced {c.bounced}{last}")
+
+
+# -- do not contact -------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("emails", nargs=-1)
+@click.option("--file", "list_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A file of addresses: one per line, or a CSV with an email column.")
+@click.option("--reason", required=True, type=click.Choice(ops.USER_DNC_REASONS),
+              help="requested = the prospect asked; other needs --note.")
+@click.option("--note", default="", help="Why (required with --reason other).")
+@pass_runtime
+def dnc(runtime: Runtime, emails: tuple[str, ...], list_file: Path | None, reason: str, note: str) -> None:
+    """Mark prospects do not contact: they stay in the database and are never emailed again.
+
+    An address that is not in the database yet is blocked from future imports instead."""
+    ops.validate_dnc_reason(reason, note)
+    raw = list(emails) + (list(_addresses_in_file(list_file)) if list_file else [])
+    if not raw:
+        raise click.UsageError("Give at least one address, or --file.")
+    addresses, invalid = [], []
+    for value in raw:
+        try:
+            addresses.append(normalise_email(value))
+        except InvalidEmail as error:
+            invalid.append(f'"{value}" ({error.reason})')
+    if invalid:
+        raise click.ClickException(
+            f"Not valid email addresses: {', '.join(invalid[:5])}{' …' if len(invalid) > 5 else ''}. Nothing was changed."
+        )
+    addresses = list(dict.fromkeys(addresses))
+    actor = cli_actor()
+    settings = runtime.settings
+    with runtime.database().transaction() as session:
+        known = ops.prospect_ids_by_email(session, addresses)
+        result = ops.mark_do_not_contact(session, list(known.values()), reason=reason, note=note, actor=actor)
+        unknown = [address for address in addresses if address not in known]
+        for address in unknown:
+            ops.block_unknown_address(session, address, secret_key=settings.secret_key, actor=actor)
+    parts = [f"Marked {_count(len(result.marked), 'prospect')} do not contact ({reason})."]
+    if result.upgraded_to_own_opt_out:
+        parts.append(f"{_count(len(result.upgraded_to_own_opt_out), 'prospect')} now show their own opt-out.")
+    if result.already:
+        parts.append(f"{_count(len(result.already), 'prospect')} already do not contact, left as they were.")
+    if unknown:
+        parts.append(f"Not in the database, blocked from future imports: {', '.join(unknown[:10])}"
+                     f"{f' and {len(unknown) - 10} more' if len(unknown) > 10 else ''}.")
+    click.echo(" ".join(parts))
+
+
+def _addresses_in_file(path: Path) -> Iterable[str]:
+    with path.open("rb") as stream:
+        try:
+            for row in ProspectCsv(stream, name=path.name):
+                if isinstance(row, SourceRow) and row.values.get("email"):
+                    yield row.values["email"]
+            return
+        except UnreadableFile:
+            pass
+    # Not a CSV with an email header: a plain list, one address per line.
+    with path.open(encoding="utf-8-sig", errors="replace") as lines:
+        yield from (line.strip() for line in lines if line.strip())
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+# -- delete ---------------------------------------------------------------------------------------------------
+
+REIMPORT_WARNING = (
+    "Deleting removes this person entirely. If they are extracted or imported again later, they will be "
+    "treated as a new contact and may be emailed again. To stop emailing them, do not contact "
+    "(`prospectbot dnc`) is the recommended option."
+)
+
+
+@cli.command()
+@click.argument("email")
+@click.option("--block-reimport", is_flag=True, help="Keep a fingerprint of the address so imports skip it.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@pass_runtime
+def delete(runtime: Runtime, email: str, block_reimport: bool, yes: bool) -> None:
+    """Delete a prospect entirely (see the re-import warning)."""
+    database = runtime.database()
+    with database.snapshot() as session:
+        details = ops.prospect_details(session, ops.find_prospect_id(session, email))
+    opted_out = details.do_not_contact is not None and details.do_not_contact.reason == ops.OWN_OPT_OUT
+    if not yes:
+        click.echo(f"{details.full_name or details.email} <{details.email}>, in {_count(len(details.campaigns), 'campaign')}.")
+        if opted_out:
+            click.echo("They opted out themselves: their address stays blocked from imports after the delete.")
+        elif not block_reimport:
+            click.echo(f"Warning: {REIMPORT_WARNING} Add --block-reimport to keep imports from adding them back.")
+        if not sys.stdin.isatty():
+            raise click.ClickException("Not deleted: confirm with --yes when not running in a terminal.")
+        click.confirm("Delete this prospect?", abort=True)
+    with database.transaction() as session:
+        result = ops.delete_prospect(
+            session, details.id, actor=cli_actor(), secret_key=runtime.settings.secret_key,
+            block_reimport=block_reimport, expected_version=details.version,
+        )
+    if result.reimport_blocked:
+        why = " because they had opted out themselves" if result.blocked_because_opted_out else ""
+        click.echo(f"Deleted {details.email}. The address stays blocked from future imports{why}.")
+    else:
+        click.echo(f"Deleted {details.email}. A later import of this address will add them back as a new contact.")
+
+
+# -- demo -----------------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@pass_runtime
+def demo(runtime: Runtime) -> None:
+    """Load a realistic demo data set into the current database and show it."""
+    from storage.demo import load_demo
+
+    database = runtime.database()
+    with database.transaction() as session:
+        summary = load_demo(session, secret_key=runtime.settings.secret_key)
+    if summary.already_loaded:
+        click.echo("The demo data is already loaded.")
+    else:
+        click.echo(f"Loaded {summary.prospects:,} prospects in {summary.campaigns} campaigns, with "
+                   f"{summary.activities:,} email events; {summary.do_not_contact} are do not contact.")
+    click.echo(f"Database: {database.description}\n")
+    click.get_current_context().invoke(campaigns)
+    with database.snapshot() as session:
+        sample = ops.search_prospects(session, "", limit=1).items
+    if sample:
+        click.echo(f"\nTry:  prospectbot find {sample[0].first_name.lower()[:3]}\n      prospectbot show {sample[0].email}")
+
+
+def main() -> None:
+    # .env from the working directory; variables already set in the environment win.
+    load_dotenv(Path.cwd() / ".env")
+    cli(prog_name="prospectbot")
+
+
+if __name__ == "__main__":
+    main()

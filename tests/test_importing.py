@@ -1,0 +1,128 @@
+"""Importing CSV files into campaigns, on both databases."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from storage import operations as ops
+from storage.csv_source import ProspectCsv, UnreadableFile
+from storage.importing import import_prospects
+from storage.models import AuditEntry, Campaign, Import, Membership, Prospect
+from storage.sending import iter_sendable
+
+IMPORTER = ops.Actor("cli:ops", "cli")
+
+
+def run_import(database, secret_key, content: bytes | str, campaign="Q4 Outreach", **kwargs):
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    return import_prospects(database.transaction, ProspectCsv(io.BytesIO(data), name="test.csv"),
+                            campaign_name=campaign, actor=IMPORTER, secret_key=secret_key,
+                            source_label="import:test.csv", **kwargs)
+
+
+def count(database, model, *where):
+    with database.snapshot() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def sendable_emails(database, campaign_name):
+    with database.snapshot() as session:
+        campaign_id = ops.find_campaign(session, campaign_name).id
+        return {r.email for r in iter_sendable(session, campaign_id)}
+
+
+MESSY = (
+    "\ufeffE-mail;First Name;LAST_NAME;Company Name;Job Title;Notes\r\n"
+    "  Jane.Doe@Acme.com ;Jane;Doe;Acme;CEO;met at a fair\r\n"
+    "mailto:bob@bluebird.studio;Bob;Martin;Bluebird;\"Head of\nSales\";\r\n"
+    "not-an-address;X;Y;Z;;\r\n"
+    "\r\n"
+    "JANE.DOE@acme.com;Jane;D.;Acme;;duplicate\r\n"
+    "Carl Ek <carl@fjordlabs.no>;Carl;Ek;Fjord Labs;CTO;\r\n"
+)
+
+
+def test_messy_file_is_imported_with_a_precise_summary(database, secret_key):
+    report = run_import(database, secret_key, MESSY)
+    assert report.counts == {"new": 3, "added": 0, "already_in_campaign": 0, "duplicate_in_file": 1,
+                             "skipped_do_not_contact": 0, "skipped_blocked": 0, "invalid": 1}
+    [invalid] = report.samples["invalid"]
+    assert invalid.line == 5 and "not-an-address" in invalid.email  # bob's title spans lines 3 and 4
+    [duplicate] = report.samples["duplicate_in_file"]
+    assert duplicate.line == 7
+    assert sendable_emails(database, "q4 outreach") == {"jane.doe@acme.com", "bob@bluebird.studio", "carl@fjordlabs.no"}
+    with database.snapshot() as session:
+        bob = session.scalars(select(Prospect).where(Prospect.email == "bob@bluebird.studio")).one()
+        assert (bob.first_name, bob.last_name, bob.company, bob.title) == ("Bob", "Martin", "Bluebird", "Head of\nSales")
+        assert bob.source == "import:test.csv"
+        run = session.scalars(select(Import)).one()
+        assert run.finished_at is not None and run.counts["new"] == 3
+
+
+def test_known_people_are_added_without_touching_their_state(database, secret_key, slack_actor):
+    run_import(database, secret_key, "email,first name\nann@x.io,Ann\nbea@x.io,Bea\n", campaign="First")
+    with database.transaction() as session:
+        bea = ops.find_prospect_id(session, "bea@x.io")
+        ops.mark_do_not_contact(session, [bea], reason="requested", actor=ops.Actor("link", "unsubscribe-link"))
+    report = run_import(database, secret_key, "Email,First Name\nann@x.io,Annie\nbea@x.io,Bea\nann@x.io,A\n",
+                        campaign="Second")
+    assert report.counts["added"] == 1 and report.counts["skipped_do_not_contact"] == 1
+    assert report.counts["duplicate_in_file"] == 1
+    assert report.samples["skipped_do_not_contact"][0].email == "bea@x.io"
+    assert sendable_emails(database, "Second") == {"ann@x.io"}
+    with database.snapshot() as session:
+        ann = ops.prospect_details(session, ops.find_prospect_id(session, "ann@x.io"))
+        bea_state = ops.prospect_details(session, bea).do_not_contact
+    assert ann.first_name == "Ann"  # an import never overwrites what we know
+    assert [c.campaign_name for c in ann.campaigns] == ["First", "Second"]
+    assert bea_state.reason == "requested"
+
+
+def test_running_the_same_import_again_adds_nothing(database, secret_key):
+    content = "email\n" + "".join(f"p{n}@example.com\n" for n in range(30))
+    first = run_import(database, secret_key, content, chunk_size=7)
+    again = run_import(database, secret_key, content, chunk_size=7)
+    assert first.counts["new"] == 30
+    assert again.counts["already_in_campaign"] == 30 and again.counts["new"] == 0
+    assert count(database, Prospect) == 30 and count(database, Membership) == 30
+
+
+def test_fingerprinted_addresses_are_skipped_and_plain_deletes_come_back(database, secret_key, slack_actor):
+    run_import(database, secret_key, "email\nkept.out@x.io\ncomes.back@x.io\n")
+    with database.transaction() as session:
+        for email, block in (("kept.out@x.io", True), ("comes.back@x.io", False)):
+            ops.delete_prospect(session, ops.find_prospect_id(session, email), actor=slack_actor,
+                                secret_key=secret_key, block_reimport=block)
+    report = run_import(database, secret_key, "email\nKept.Out@x.io\ncomes.back@x.io\n")
+    assert report.counts["skipped_blocked"] == 1 and report.counts["new"] == 1
+    assert report.samples["skipped_blocked"][0].line == 2
+    assert sendable_emails(database, "Q4 Outreach") == {"comes.back@x.io"}
+
+
+def test_an_address_blocked_before_it_was_ever_imported_is_skipped(database, secret_key, cli_actor):
+    with database.transaction() as session:
+        ops.block_unknown_address(session, "never@x.io", secret_key=secret_key, actor=cli_actor)
+    report = run_import(database, secret_key, "email\nnever@x.io\nfine@x.io\n")
+    assert report.counts["skipped_blocked"] == 1 and sendable_emails(database, "Q4 Outreach") == {"fine@x.io"}
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), b"name,company\nJane,Acme\n"])
+def test_unreadable_files_are_refused_before_anything_is_written(database, content):
+    with pytest.raises(UnreadableFile):
+        ProspectCsv(io.BytesIO(content), name="bad.csv")
+    assert count(database, Campaign) == 0
+
+
+def test_each_chunk_commits_with_its_audit_row(database, secret_key):
+    content = "email\n" + "".join(f"p{n}@example.com\n" for n in range(10))
+    report = run_import(database, secret_key, content, chunk_size=4)
+    with database.snapshot() as session:
+        chunks = session.scalars(select(AuditEntry).where(AuditEntry.action == "import")).all()
+        finish = session.scalars(select(AuditEntry).where(AuditEntry.action == "import.finish")).one()
+    assert [len(a.after["created"]) for a in chunks] == [4, 4, 2]
+    assert all(a.after["import_id"] == report.import_id for a in chunks)
+    assert finish.after["new"] == 10
+    assert "example.com" not in repr([(a.before, a.after) for a in chunks])
