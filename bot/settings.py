@@ -19,10 +19,17 @@ class ConfigurationError(Exception):
     """A setting is missing or wrong; str(error) names the variable and how to fix it."""
 
 
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
     secret_key: bytes
+    slack_bot_token: str = ""
+    slack_app_token: str = ""
+    slack_signing_secret: str = ""
+    slack_api_url: str = DEFAULT_SLACK_API_URL
 
     @property
     def is_embedded_database(self) -> bool:
@@ -44,7 +51,38 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigurationError(f"DATABASE_URL names {backend}: prospectbot supports SQLite and PostgreSQL.")
     if backend == "postgresql" and url.get_driver_name() != "psycopg":
         database_url = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return Settings(database_url=database_url, secret_key=_secret_key(env, database_url))
+    api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
+    return Settings(
+        database_url=database_url,
+        secret_key=_secret_key(env, database_url),
+        slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
+        slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
+        slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+    )
+
+
+WHERE_TO_FIND = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) in your app's settings at api.slack.com/apps → "
+    "OAuth & Permissions, after installing the app to your workspace",
+    "SLACK_APP_TOKEN": "an app-level token (xapp-…) with the connections:write scope, made in your app's settings → "
+    "Basic Information → App-Level Tokens",
+    "SLACK_SIGNING_SECRET": "the Signing Secret in your app's settings → Basic Information → App Credentials",
+}
+TOKEN_PREFIXES = {"SLACK_BOT_TOKEN": "xoxb-", "SLACK_APP_TOKEN": "xapp-"}
+
+
+def require_slack(settings: Settings, *names: str) -> None:
+    """One clear line for the first Slack setting that is missing or is obviously the wrong kind of token."""
+    values = {"SLACK_BOT_TOKEN": settings.slack_bot_token, "SLACK_APP_TOKEN": settings.slack_app_token,
+              "SLACK_SIGNING_SECRET": settings.slack_signing_secret}
+    for name in names:
+        value = values[name]
+        if not value:
+            raise ConfigurationError(f"{name} is not set: use {WHERE_TO_FIND[name]}.")
+        prefix = TOKEN_PREFIXES.get(name)
+        if prefix and not value.startswith(prefix):
+            raise ConfigurationError(f"{name} should start with {prefix}: use {WHERE_TO_FIND[name]}.")
 
 
 def _secret_key(env: Mapping[str, str], database_url: str) -> bytes:

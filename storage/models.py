@@ -85,6 +85,12 @@ class Prospect(Base):
     """One row per person, keyed by normalised email."""
 
     __tablename__ = "prospects"
+    # (key, id): a prefix search reads matches already in page order, ties included, and stops at the page end.
+    __table_args__ = (
+        Index("ix_prospects_name_key", "name_key", "id"),
+        Index("ix_prospects_last_name_key", "last_name_key", "id"),
+        Index("ix_prospects_company_key", "company_key", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(SearchKey, unique=True)
@@ -97,9 +103,9 @@ class Prospect(Base):
     linkedin_url: Mapped[str] = mapped_column(String(500), default="")
     source: Mapped[str] = mapped_column(String(255), default="")
     # Accent-free lower-case keys for prefix search: "first last", "last", "company".
-    name_key: Mapped[str] = mapped_column(SearchKey, default="", index=True)
-    last_name_key: Mapped[str] = mapped_column(SearchKey, default="", index=True)
-    company_key: Mapped[str] = mapped_column(SearchKey, default="", index=True)
+    name_key: Mapped[str] = mapped_column(SearchKey, default="")
+    last_name_key: Mapped[str] = mapped_column(SearchKey, default="")
+    company_key: Mapped[str] = mapped_column(SearchKey, default="")
     # Bumped by every change, so that a screen opened before a colleague's change can not overwrite it.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -15,8 +15,9 @@ from sqlalchemy import Select, case, delete, exists, func, insert, select, updat
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.bulk import among, bulk_insert
 from storage.emails import InvalidEmail, email_domain, normalise_email
-from storage.errors import CampaignNotFound, InvalidInput, ProspectNotFound, StaleProspect
+from storage.errors import CampaignNotFound, InvalidInput, NotFound, ProspectNotFound, StaleProspect
 from storage.keys import KEY_CEILING, address_fingerprint, search_key
 from storage.models import (
     CHANNELS,
@@ -124,6 +125,28 @@ def get_or_create_campaign(session: Session, name: str, actor: Actor) -> Campaig
     return campaign
 
 
+def search_campaigns(session: Session, query: str, *, limit: int = 50) -> list[tuple[int, str]]:
+    """(id, name) of campaigns whose name starts with `query`, by name: the campaign type-ahead."""
+    prefix = campaign_key(query)
+    statement = select(Campaign.id, Campaign.name).order_by(Campaign.name_key).limit(limit)
+    if prefix:
+        statement = statement.where(Campaign.name_key >= prefix, Campaign.name_key < prefix + KEY_CEILING)
+    return [(cid, name) for cid, name in session.execute(statement)]
+
+
+def campaign_name(session: Session, campaign_id: int) -> str:
+    name = session.scalar(select(Campaign.name).where(Campaign.id == campaign_id))
+    if name is None:
+        raise NotFound("This campaign no longer exists.")
+    return name
+
+
+def is_member(session: Session, prospect_id: int, campaign_id: int) -> bool:
+    return session.scalar(
+        select(exists().where(Membership.prospect_id == prospect_id, Membership.campaign_id == campaign_id))
+    ) or False
+
+
 @dataclass(frozen=True)
 class CampaignSummary:
     id: int
@@ -207,7 +230,9 @@ def search_prospects(
             statement = statement.where(
                 exists().where(Membership.prospect_id == Prospect.id, Membership.campaign_id == campaign_id)
             )
-        for prospect_id, value in session.execute(statement.order_by(column, Prospect.id).limit(wanted)):
+        # Emails are unique, so the email index alone gives a total order.
+        order = (column,) if column is Prospect.email else (column, Prospect.id)
+        for prospect_id, value in session.execute(statement.order_by(*order).limit(wanted)):
             rank = (value, prospect_id)
             if prospect_id not in best or rank < best[prospect_id]:
                 best[prospect_id] = rank
@@ -408,23 +433,25 @@ def mark_do_not_contact(
         result.upgraded_to_own_opt_out += upgrade_ids
 
         values = {"reason": reason, "note": note, "actor": actor.who, "channel": actor.channel, "created_at": now}
-        if new_ids:
-            session.execute(insert(DoNotContact), [{"prospect_id": pid, **values} for pid in new_ids])
+        bulk_insert(session, DoNotContact.__table__, [{"prospect_id": pid, **values} for pid in new_ids])
         if upgrade_ids:
             session.execute(update(DoNotContact).where(DoNotContact.prospect_id.in_(upgrade_ids)).values(**values))
         changed = new_ids + upgrade_ids
         if changed:
-            session.execute(
-                update(Prospect).where(Prospect.id.in_(changed)).values(version=Prospect.version + 1, updated_at=now)
+            session.connection().execute(
+                update(Prospect.__table__)
+                .where(Prospect.__table__.c.id.in_(changed))
+                .values(version=Prospect.__table__.c.version + 1, updated_at=now)
             )
             after = {"do_not_contact": {"reason": reason, "channel": actor.channel, "has_note": bool(note)}}
-            session.execute(
-                insert(AuditEntry),
+            bulk_insert(
+                session,
+                AuditEntry.__table__,
                 [
                     {
-                        "actor": actor.who, "channel": actor.channel, "action": "do_not_contact",
-                        "prospect_id": pid, "before": current.get(pid, _dnc_audit_state(None)), "after": after,
-                        "occurred_at": now,
+                        "occurred_at": now, "actor": actor.who, "channel": actor.channel, "action": "do_not_contact",
+                        "prospect_id": pid, "campaign_id": None, "before": current.get(pid, _dnc_audit_state(None)),
+                        "after": after,
                     }
                     for pid in changed
                 ],
@@ -544,9 +571,21 @@ def block_unknown_address(session: Session, email: str, *, secret_key: bytes, ac
 
 def prospect_ids_by_email(session: Session, emails: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for batch in chunked(list(emails)):
-        found.update(session.execute(select(Prospect.email, Prospect.id).where(Prospect.email.in_(batch))).all())
+    for batch in chunked(list(emails), 10_000):
+        found.update(session.execute(select(Prospect.email, Prospect.id).where(among(session, Prospect.email, batch))).all())
     return found
+
+
+def insert_new_prospects(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Creates prospects from `new_prospect_row` dicts; returns {email: id} of those created. An address a
+    concurrent writer created a moment ago is skipped, not an error."""
+    if session.get_bind().dialect.name == "postgresql":
+        return dict(bulk_insert(session, Prospect.__table__, rows, ignore_duplicates=True, returning=("email", "id")))
+    # SQLite: this transaction holds the write lock and new rows get ids above the current highest, so the rows
+    # above it are exactly the ones created here.
+    highest = session.scalar(select(func.max(Prospect.id))) or 0
+    bulk_insert(session, Prospect.__table__, rows, ignore_duplicates=True)
+    return dict(session.execute(select(Prospect.email, Prospect.id).where(Prospect.id > highest)).all())
 
 
 def new_prospect_row(values: dict[str, str], *, source: str, now: dt.datetime) -> dict[str, Any]:

@@ -78,10 +78,10 @@ def upgrade() -> None:
     sa.UniqueConstraint('email', name=op.f('uq_prospects_email'))
     )
     with op.batch_alter_table('prospects', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_prospects_company_key'), ['company_key'], unique=False)
+        batch_op.create_index('ix_prospects_company_key', ['company_key', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_prospects_email_domain'), ['email_domain'], unique=False)
-        batch_op.create_index(batch_op.f('ix_prospects_last_name_key'), ['last_name_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_prospects_name_key'), ['name_key'], unique=False)
+        batch_op.create_index('ix_prospects_last_name_key', ['last_name_key', 'id'], unique=False)
+        batch_op.create_index('ix_prospects_name_key', ['name_key', 'id'], unique=False)
 
     op.create_table('settings',
     sa.Column('key', sa.String(length=100), nullable=False),
@@ -193,10 +193,10 @@ def downgrade() -> None:
     op.drop_table('suppressions')
     op.drop_table('settings')
     with op.batch_alter_table('prospects', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_prospects_name_key'))
-        batch_op.drop_index(batch_op.f('ix_prospects_last_name_key'))
+        batch_op.drop_index('ix_prospects_name_key')
+        batch_op.drop_index('ix_prospects_last_name_key')
         batch_op.drop_index(batch_op.f('ix_prospects_email_domain'))
-        batch_op.drop_index(batch_op.f('ix_prospects_company_key'))
+        batch_op.drop_index('ix_prospects_company_key')
 
     op.drop_table('prospects')
     op.drop_table('campaigns')
