@@ -39,14 +39,19 @@ class Database:
             self.engine = create_engine(self.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
             _configure_sqlite(self.engine)
         else:
-            self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, pool_timeout=10
-            )
+            # No pre-ping: it would cost a round trip per unit of work. After a server restart the first request
+            # fails with a clear message, SQLAlchemy drops the whole pool, and the next request reconnects.
+            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=10, pool_timeout=10)
         # SQLite takes its write lock at BEGIN for writing transactions, so two writers queue up instead of
         # one failing with "database is locked" when it upgrades a read lock.
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
+        # PostgreSQL reads need no transaction: at READ COMMITTED each statement sees its own snapshot either way,
+        # and autocommit saves the BEGIN and ROLLBACK round trips.
+        reader = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._writing = sessionmaker(writer, expire_on_commit=False)
-        self._reading = sessionmaker(self.engine, expire_on_commit=False)
+        self._reading = sessionmaker(reader, expire_on_commit=False)
+        # Server-side cursors, which stream large results, live inside a transaction.
+        self._streaming = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
     def description(self) -> str:
@@ -59,9 +64,11 @@ class Database:
             yield session
 
     @contextmanager
-    def snapshot(self) -> Iterator[Session]:
-        """A reading unit of work; never commits anything."""
-        with self._translate_errors(), self._reading() as session:
+    def snapshot(self, *, streaming: bool = False) -> Iterator[Session]:
+        """A reading unit of work; never commits anything. `streaming` for results read in batches
+        (`yield_per`), such as a whole campaign's recipients."""
+        factory = self._streaming if streaming else self._reading
+        with self._translate_errors(), factory() as session:
             session.begin()
             try:
                 yield session

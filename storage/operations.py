@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, case, delete, exists, func, insert, select, update
+from sqlalchemy import Select, bindparam, case, delete, exists, func, insert, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -212,51 +213,57 @@ def search_prospects(
     """
     if offset < 0 or not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput(f"Pages start at 0 and hold 1 to {MAX_PAGE_SIZE} prospects.")
-    wanted = offset + limit + 1
     name_prefix = search_key(query)
     email_prefix = query.strip().lower()
-    searches: list[tuple[Any, str]] = [(Prospect.name_key, name_prefix)]
-    if name_prefix:
-        searches += [(Prospect.last_name_key, name_prefix), (Prospect.company_key, name_prefix)]
-    if email_prefix:
-        searches.append((Prospect.email, email_prefix))
-
-    best: dict[int, tuple[str, int]] = {}
-    for column, prefix in searches:
-        statement: Select[Any] = select(Prospect.id, column)
-        if prefix:
-            statement = statement.where(column >= prefix, column < prefix + KEY_CEILING)
-        if campaign_id is not None:
-            statement = statement.where(
-                exists().where(Membership.prospect_id == Prospect.id, Membership.campaign_id == campaign_id)
-            )
-        # Emails are unique, so the email index alone gives a total order.
-        order = (column,) if column is Prospect.email else (column, Prospect.id)
-        for prospect_id, value in session.execute(statement.order_by(*order).limit(wanted)):
-            rank = (value, prospect_id)
-            if prospect_id not in best or rank < best[prospect_id]:
-                best[prospect_id] = rank
-
-    ranked = sorted(best, key=best.__getitem__)
-    page_ids = ranked[offset : offset + limit]
+    statement = _search_statement(bool(name_prefix), bool(email_prefix), campaign_id is not None)
+    rows = session.execute(
+        statement,
+        {
+            "name_low": name_prefix, "name_high": name_prefix + KEY_CEILING,
+            "email_low": email_prefix, "email_high": email_prefix + KEY_CEILING,
+            "campaign_id": campaign_id, "wanted": offset + limit + 1, "offset": offset, "page_end": limit + 1,
+        },
+    ).all()
     return SearchPage(
-        items=_summaries(session, page_ids), offset=offset, limit=limit, has_more=len(ranked) > offset + limit
+        items=[ProspectSummary(*row) for row in rows[:limit]], offset=offset, limit=limit, has_more=len(rows) > limit
     )
 
 
-def _summaries(session: Session, prospect_ids: list[int]) -> list[ProspectSummary]:
-    if not prospect_ids:
-        return []
-    rows = session.execute(
+@lru_cache(maxsize=None)
+def _search_statement(by_name: bool, by_email: bool, in_campaign: bool) -> Select[Any]:
+    """The search as one statement, one round trip: each column's matches in index order, cut at the page's end,
+    then merged. Built once per shape; a type-ahead runs it on every keystroke."""
+    searches: list[tuple[Any, str]] = [(Prospect.name_key, "name")]
+    if by_name:
+        searches += [(Prospect.last_name_key, "name"), (Prospect.company_key, "name")]
+    if by_email:
+        searches.append((Prospect.email, "email"))
+    hits = []
+    for column, kind in searches:
+        statement: Select[Any] = select(Prospect.id.label("id"), column.label("rank"))
+        if kind == "email" or by_name:
+            statement = statement.where(column >= bindparam(f"{kind}_low"), column < bindparam(f"{kind}_high"))
+        if in_campaign:
+            statement = statement.where(
+                exists().where(Membership.prospect_id == Prospect.id, Membership.campaign_id == bindparam("campaign_id"))
+            )
+        # Emails are unique, so the email index alone gives a total order.
+        order = (column,) if column is Prospect.email else (column, Prospect.id)
+        hit = statement.order_by(*order).limit(bindparam("wanted")).subquery()
+        hits.append(select(hit.c.id, hit.c.rank))
+    merged = union_all(*hits).subquery()
+    best = select(merged.c.id, func.min(merged.c.rank).label("rank")).group_by(merged.c.id).subquery()
+    return (
         select(
             Prospect.id, Prospect.email, Prospect.first_name, Prospect.last_name, Prospect.company,
             Prospect.title, DoNotContact.prospect_id.is_not(None),
         )
+        .join(best, best.c.id == Prospect.id)
         .outerjoin(DoNotContact, DoNotContact.prospect_id == Prospect.id)
-        .where(Prospect.id.in_(prospect_ids))
+        .order_by(best.c.rank, Prospect.id)
+        .offset(bindparam("offset"))
+        .limit(bindparam("page_end"))
     )
-    by_id = {row[0]: ProspectSummary(*row) for row in rows}
-    return [by_id[pid] for pid in prospect_ids if pid in by_id]
 
 
 # -- details --------------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def count(database, model, *where):
 
 
 def sendable_emails(database, campaign_name):
-    with database.snapshot() as session:
+    with database.snapshot(streaming=True) as session:
         campaign_id = ops.find_campaign(session, campaign_name).id
         return {r.email for r in iter_sendable(session, campaign_id)}
 

@@ -131,7 +131,7 @@ def test_details_of_a_missing_prospect(database):
 
 
 def sendable_ids(database, campaign_id):
-    with database.snapshot() as session:
+    with database.snapshot(streaming=True) as session:
         return {r.prospect_id for r in iter_sendable(session, campaign_id)}
 
 
@@ -325,7 +325,7 @@ def test_audit_log_is_append_only(database, people, slack_actor):
 
 
 def test_opt_out_after_the_batch_was_selected_is_honoured_by_the_one_row_check(database, people):
-    with database.snapshot() as session:
+    with database.snapshot(streaming=True) as session:
         batch = [r.prospect_id for r in iter_sendable(session, people["q4"])]
     assert set(batch) == {people["jose"], people["joan"], people["sam"]}
     with database.transaction() as session:
