@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import getpass
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterable
@@ -402,6 +403,36 @@ def delete(runtime: Runtime, email: str, block_reimport: bool, yes: bool) -> Non
         click.echo(f"Deleted {details.email}. The address stays blocked from future imports{why}.")
     else:
         click.echo(f"Deleted {details.email}. A later import of this address will add them back as a new contact.")
+
+
+# -- running the bot -----------------------------------------------------------------------------------------
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(level=os.environ.get("PROSPECTBOT_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@pass_runtime
+def run(runtime: Runtime) -> None:
+    """Run the Slack bot over Socket Mode (no public URL needed): SLACK_BOT_TOKEN and SLACK_APP_TOKEN."""
+    from bot.runners import run_socket_mode
+
+    _log_to_stderr()
+    run_socket_mode(runtime.settings, runtime.database())
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=3000, show_default=True)
+@pass_runtime
+def serve(runtime: Runtime, host: str, port: int) -> None:
+    """Serve Slack's requests over HTTP at /slack/events (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET), plus /healthz."""
+    from bot.runners import serve_http
+
+    _log_to_stderr()
+    serve_http(runtime.settings, runtime.database(), host=host, port=port)
 
 
 # -- demo -----------------------------------------------------------------------------------------------------

@@ -90,3 +90,51 @@ def slack_actor() -> Actor:
 @pytest.fixture
 def cli_actor() -> Actor:
     return Actor("cli:ops", "cli")
+
+
+# -- Slack -------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_slack():
+    from tests.fake_slack import FakeSlack
+
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
+    # Every view the bot sent Slack must pass Block Kit validation.
+    from tests.slack_driver import validate_view
+
+    for call in fake.calls:
+        view = call.args.get("view")
+        if call.method.startswith("views.") and isinstance(view, dict):
+            validate_view(view)
+
+
+@pytest.fixture
+def slack_settings(database_url, fake_slack):
+    from bot.settings import Settings
+    from tests.slack_driver import SIGNING_SECRET
+
+    return Settings(database_url=database_url, secret_key=TEST_SECRET_KEY, slack_bot_token="xoxb-test-token",
+                    slack_app_token="xapp-test-token", slack_signing_secret=SIGNING_SECRET,
+                    slack_api_url=fake_slack.api_url)
+
+
+@pytest.fixture
+def slack(slack_settings, fake_slack, database):
+    """The real app behind the production WSGI server on a random port, and a driver that talks to it as Slack."""
+    import threading
+
+    from waitress import create_server
+
+    from bot.app import create_app
+    from bot.web import create_wsgi_app
+    from tests.slack_driver import SlackDriver
+
+    app = create_app(slack_settings, database)
+    server = create_server(create_wsgi_app(app, database), host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield SlackDriver(f"http://127.0.0.1:{server.effective_port}", fake_slack)
+    server.close()

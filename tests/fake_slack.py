@@ -25,6 +25,7 @@ class Call:
     method: str
     args: dict[str, Any]
     token: str
+    response: dict[str, Any] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
 
 
@@ -67,6 +68,12 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         with self._lock:
             return [call.args for call in self.calls if call.method == method]
+
+    def views_shown(self) -> list[dict[str, Any]]:
+        """Every view the bot opened, pushed or updated, as Slack answered it (with its id and hash)."""
+        with self._lock:
+            return [call.response["view"] for call in self.calls
+                    if call.method in ("views.open", "views.push", "views.update") and call.response.get("ok")]
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -111,7 +118,7 @@ class FakeSlack:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                method = self.path.rsplit("/", 1)[-1]
+                method = self.path.split("/api/", 1)[-1]
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
                 if self.headers.get("Content-Type", "").startswith("application/json"):
@@ -125,9 +132,9 @@ class FakeSlack:
                         except ValueError:
                             pass
                 token = self.headers.get("Authorization", "").removeprefix("Bearer ")
-                with fake._lock:
-                    fake.calls.append(Call(method, args, token))
                 scripted = fake._respond(method, args)
+                with fake._lock:
+                    fake.calls.append(Call(method, args, token, scripted.body or {}))
                 if scripted.delay:
                     time.sleep(scripted.delay)
                 body = json.dumps(scripted.body if scripted.body is not None else {"ok": False}).encode()

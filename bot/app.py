@@ -1,0 +1,44 @@
+"""The app factory: builds the Bolt app from settings. Production (Socket Mode and HTTP) and the tests use it."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.settings import Settings
+from handlers import register_listeners
+from handlers.context import Services
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, database: Database, *, socket_mode: bool = False) -> App:
+    client = WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=1)],
+    )
+    app = App(
+        client=client,
+        # Socket Mode connections are authenticated by the app-level token; HTTP requests by their signature.
+        signing_secret=None if socket_mode else settings.slack_signing_secret,
+        request_verification_enabled=not socket_mode,
+        # The runners check the token themselves, to say clearly what is wrong with it.
+        token_verification_enabled=False,
+        # Listeners run in the request thread and answer as soon as they ack; anything slow is a lazy listener.
+        process_before_response=True,
+        raise_error_for_unhandled_request=False,
+    )
+    register_listeners(app, Services(database=database, secret_key=settings.secret_key))
+
+    @app.error
+    def log_unexpected(error: Exception, body: dict) -> BoltResponse:  # type: ignore[type-arg]
+        log.error("unhandled error in a Slack listener (payload type %s)", body.get("type"), exc_info=error)
+        return BoltResponse(status=500, body="")
+
+    return app

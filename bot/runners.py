@@ -1,0 +1,65 @@
+"""Running the bot: Socket Mode (`prospectbot run`) and HTTP on a production WSGI server (`prospectbot serve`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.app import create_app
+from bot.settings import WHERE_TO_FIND, ConfigurationError, Settings, require_slack
+from bot.web import SLACK_PATH, create_wsgi_app
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+REFUSED_TOKEN_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+
+
+def check_bot_token(client: WebClient, settings: Settings) -> str:
+    """Asks Slack who the bot is; returns the workspace name, or says clearly what is wrong with the token."""
+    try:
+        identity = client.auth_test()
+    except SlackApiError as error:
+        code = error.response.get("error", "unknown_error")
+        if code in REFUSED_TOKEN_ERRORS:
+            raise ConfigurationError(
+                f"SLACK_BOT_TOKEN was refused by Slack ({code}): use {WHERE_TO_FIND['SLACK_BOT_TOKEN']}."
+            ) from None
+        raise ConfigurationError(f"Slack answered {code} when checking SLACK_BOT_TOKEN.") from None
+    except (SlackClientError, OSError) as error:
+        raise ConfigurationError(f"Can not reach Slack at {settings.slack_api_url} ({error}).") from None
+    return str(identity.get("team") or identity.get("team_id") or "your workspace")
+
+
+def run_socket_mode(settings: Settings, database: Database, *, stop: threading.Event | None = None) -> None:
+    require_slack(settings, "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    app = create_app(settings, database, socket_mode=True)
+    team = check_bot_token(app.client, settings)
+    handler = SocketModeHandler(app, app_token=settings.slack_app_token)
+    try:
+        handler.connect()
+    except SlackApiError as error:
+        code = error.response.get("error", "unknown_error")
+        raise ConfigurationError(
+            f"SLACK_APP_TOKEN was refused by Slack ({code}): use {WHERE_TO_FIND['SLACK_APP_TOKEN']}."
+        ) from None
+    log.info("connected to %s over Socket Mode; press Ctrl+C to stop", team)
+    try:
+        (stop or threading.Event()).wait()
+    finally:
+        handler.close()
+
+
+def serve_http(settings: Settings, database: Database, *, host: str, port: int, threads: int = 8) -> None:
+    from waitress import create_server
+
+    require_slack(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    app = create_app(settings, database)
+    check_bot_token(app.client, settings)
+    server = create_server(create_wsgi_app(app, database), host=host, port=port, threads=threads)
+    log.info("listening on http://%s:%s — Slack requests at %s, health check at /healthz", host, server.effective_port,
+             SLACK_PATH)
+    server.run()

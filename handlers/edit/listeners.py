@@ -1,0 +1,147 @@
+"""Saving "do not contact" from the Edit modal, and deleting a prospect.
+
+The change and its audit row are committed before the user is told anything. A save answers in the
+acknowledgement itself (response_action), so errors show inside the modal; a delete, started by a button,
+answers by updating the views once it is committed."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from handlers import payloads
+from handlers.blocks import REASON_LABELS, escape
+from handlers.context import Services
+from handlers.edit.views import (
+    BLOCK_REIMPORT_ACTION,
+    BLOCK_REIMPORT_VALUE,
+    DELETE_OPTIONS_BLOCK,
+    NOTE_ACTION,
+    NOTE_BLOCK,
+    REASON_ACTION,
+    REASON_BLOCK,
+    deleted_text,
+)
+from handlers.errors import user_message
+from handlers.profile.views import build_notice_modal, build_profile_modal
+from storage import operations as ops
+from storage.errors import ProspectNotFound, StaleProspect
+
+log = logging.getLogger(__name__)
+
+GONE = "This prospect no longer exists: someone may have deleted them."
+CHANGED = ":warning: Someone else changed this prospect since you opened it, so nothing was saved. Here it is now."
+
+
+def slack_actor(body: dict[str, Any]) -> ops.Actor:
+    return ops.Actor(f"slack:{body['user']['id']}", "slack")
+
+
+def register(app: App, services: Services) -> None:
+    database = services.database
+
+    def save_changes(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        view = body["view"]
+        values = view.get("state", {}).get("values", {})
+        reason = ((values.get(REASON_BLOCK, {}).get(REASON_ACTION) or {}).get("selected_option") or {}).get("value")
+        note = (values.get(NOTE_BLOCK, {}).get(NOTE_ACTION) or {}).get("value") or ""
+        if reason is None:
+            ack(response_action="errors",
+                errors={REASON_BLOCK: "Choose why this prospect should not be contacted, or use Delete below."})
+            return
+        if reason == "other" and not note.strip():
+            ack(response_action="errors", errors={NOTE_BLOCK: "Say why in a note: it is required for “Other”."})
+            return
+        try:
+            metadata = payloads.decode(view.get("private_metadata"))
+            prospect_id = payloads.identifier(metadata, "p")
+            version = payloads.identifier(metadata, "v")
+            campaign_id = payloads.identifier(metadata, "c", required=False)
+            with database.transaction() as session:
+                details = ops.mark_prospect_do_not_contact(session, prospect_id, reason=reason, note=note,
+                                                           actor=slack_actor(body), expected_version=version)
+        except StaleProspect as stale:
+            ack(response_action="update", view=_current_profile(stale.prospect_id, CHANGED))
+            return
+        except ProspectNotFound:
+            ack(response_action="update", view=build_notice_modal("Prospect deleted", GONE))
+            return
+        except Exception as error:  # noqa: BLE001 - shown in the modal; nothing was written
+            ack(response_action="errors", errors={REASON_BLOCK: user_message(error)})
+            return
+        name = escape(details.full_name or details.email)
+        changed = details.version != version
+        state = details.do_not_contact
+        label = REASON_LABELS.get(state.reason, state.reason) if state else reason
+        banner = (f":white_check_mark: Saved. *{name}* will not be contacted again ({label})." if changed
+                  else f"Nothing to change: *{name}* was already do not contact ({label}).")
+        ack(response_action="update", view=build_profile_modal(details, campaign_id=campaign_id, banner=banner))
+        context["outcome"] = {"changed": changed, "prospect_id": details.id, "campaign_id": campaign_id,
+                              "text": f"{'Saved' if changed else 'Unchanged'}: {name} ({escape(details.email)}) is do "
+                                      f"not contact — {label}."}
+
+    def confirm_saved(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        outcome = context.get("outcome")
+        if not outcome:
+            return
+        previous = body["view"].get("previous_view_id")
+        if previous and outcome["changed"]:
+            # The profile under the modal was read before the change: show it as it is now.
+            try:
+                with database.snapshot() as session:
+                    details = ops.prospect_details(session, outcome["prospect_id"])
+                client.views_update(view_id=previous,
+                                    view=build_profile_modal(details, campaign_id=outcome["campaign_id"], close="Back"))
+            except Exception:  # noqa: BLE001 - the user already saw the saved state on top
+                log.warning("could not refresh the profile under a saved edit", exc_info=True)
+        client.chat_postMessage(channel=body["user"]["id"], text=outcome["text"])
+
+    app.view("edit")(ack=save_changes, lazy=[confirm_saved])
+
+    def acknowledge(ack: Ack) -> None:
+        ack()
+
+    def delete_prospect(body: dict[str, Any], client: WebClient) -> None:
+        view = body["view"]
+        selected = ((view.get("state", {}).get("values", {}).get(DELETE_OPTIONS_BLOCK, {})
+                     .get(BLOCK_REIMPORT_ACTION) or {}).get("selected_options") or [])
+        block_reimport = any(choice.get("value") == BLOCK_REIMPORT_VALUE for choice in selected)
+        message = None
+        try:
+            data = payloads.decode(body["actions"][0].get("value"))
+            prospect_id = payloads.identifier(data, "p")
+            version = payloads.identifier(data, "v")
+            with database.transaction() as session:
+                details = ops.prospect_details(session, prospect_id)
+                result = ops.delete_prospect(session, prospect_id, actor=slack_actor(body),
+                                             secret_key=services.secret_key, block_reimport=block_reimport,
+                                             expected_version=version)
+            text = deleted_text(details.full_name or details.email, details.email,
+                                reimport_blocked=result.reimport_blocked,
+                                because_opted_out=result.blocked_because_opted_out)
+            outcome = build_notice_modal("Prospect deleted", text)
+            message = text
+        except StaleProspect as stale:
+            outcome = _current_profile(stale.prospect_id, CHANGED.replace("nothing was saved", "nothing was deleted"))
+        except ProspectNotFound:
+            outcome = build_notice_modal("Prospect deleted", GONE)
+        except Exception as error:  # noqa: BLE001
+            outcome = build_notice_modal("Edit prospect", f":warning: {user_message(error)} Nothing was deleted.")
+        client.views_update(view_id=view["id"], hash=view.get("hash"), view=outcome)
+        if message:
+            previous = view.get("previous_view_id")
+            if previous:
+                client.views_update(view_id=previous, view=build_notice_modal("Prospect deleted", message, close="Back"))
+            client.chat_postMessage(channel=body["user"]["id"], text=message)
+
+    app.action("edit.delete")(ack=acknowledge, lazy=[delete_prospect])
+
+    def _current_profile(prospect_id: int, banner: str) -> dict[str, Any]:
+        try:
+            with database.snapshot() as session:
+                return build_profile_modal(ops.prospect_details(session, prospect_id), banner=banner)
+        except ProspectNotFound:
+            return build_notice_modal("Prospect deleted", GONE)

@@ -1,0 +1,47 @@
+"""Reading ids out of Slack payloads. Anything can arrive here (a stale view, a forged request), so every id is
+checked for shape here and for existence by the storage operation that uses it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from storage.errors import ProspectbotError
+
+
+class StalePayload(ProspectbotError):
+    def __init__(self) -> None:
+        super().__init__("This screen is out of date. Run /prospect to start again.")
+
+
+def decode(raw: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        raise StalePayload() from None
+    if not isinstance(value, dict):
+        raise StalePayload()
+    return value
+
+
+def identifier(data: dict[str, Any], key: str, *, required: bool = True) -> int | None:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise StalePayload()
+    return value
+
+
+def offset(data: dict[str, Any]) -> int:
+    value = data.get("o", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1_000_000:
+        raise StalePayload()
+    return value
+
+
+def text(data: dict[str, Any], key: str, limit: int = 200) -> str:
+    value = data.get(key) or ""
+    if not isinstance(value, str):
+        raise StalePayload()
+    return value[:limit]
