@@ -17,7 +17,7 @@ from typing import Any
 import click
 from dotenv import load_dotenv
 
-from bot.settings import ConfigurationError, Settings, load_settings
+from bot.settings import ConfigurationError, Settings, load_settings, require_slack
 from storage.csv_source import ProspectCsv, SourceRow, UnreadableFile
 from storage.db import Database
 from storage.emails import InvalidEmail, normalise_email
@@ -411,6 +411,7 @@ def delete(runtime: Runtime, email: str, block_reimport: bool, yes: bool) -> Non
 def _log_to_stderr() -> None:
     logging.basicConfig(level=os.environ.get("PROSPECTBOT_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @cli.command()
@@ -419,6 +420,7 @@ def run(runtime: Runtime) -> None:
     """Run the Slack bot over Socket Mode (no public URL needed): SLACK_BOT_TOKEN and SLACK_APP_TOKEN."""
     from bot.runners import run_socket_mode
 
+    require_slack(runtime.settings, "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     _log_to_stderr()
     run_socket_mode(runtime.settings, runtime.database())
 
@@ -431,6 +433,7 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     """Serve Slack's requests over HTTP at /slack/events (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET), plus /healthz."""
     from bot.runners import serve_http
 
+    require_slack(runtime.settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     _log_to_stderr()
     serve_http(runtime.settings, runtime.database(), host=host, port=port)
 

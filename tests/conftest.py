@@ -134,7 +134,14 @@ def slack(slack_settings, fake_slack, database):
 
     app = create_app(slack_settings, database)
     server = create_server(create_wsgi_app(app, database), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+    def serve() -> None:
+        try:
+            server.run()
+        except OSError:
+            pass  # closing the listening socket ends waitress's loop this way
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     yield SlackDriver(f"http://127.0.0.1:{server.effective_port}", fake_slack)
     server.close()
+    thread.join(timeout=5)

@@ -1,0 +1,74 @@
+"""`prospectbot serve` and `prospectbot run` as users start them: real processes, clear errors."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_SECRET_KEY
+from tests.slack_driver import SIGNING_SECRET, SlackDriver
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def environment(database_url: str, **extra: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "SECRET_KEY"))}
+    return {**clean, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET_KEY.decode(), **extra}
+
+
+def prospectbot() -> str:
+    return str(Path(sys.executable).parent / "prospectbot")
+
+
+def test_serve_answers_health_checks_and_signed_slack_requests(database_url, fake_slack, tmp_path):
+    port = free_port()
+    env = environment(database_url, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                      SLACK_API_URL=fake_slack.api_url)
+    process = subprocess.Popen([prospectbot(), "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise AssertionError(process.stderr.read() if process.poll() is not None else "serve did not start")
+                time.sleep(0.1)
+        driver = SlackDriver(f"http://127.0.0.1:{port}", fake_slack)
+        assert driver.command("").status == 200
+        fake_slack.wait_for("views.open")
+        assert driver.command("", sign=False).status == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    "command,env,expected",
+    [
+        ("run", {}, "Error: SLACK_BOT_TOKEN is not set: use the Bot User OAuth Token (xoxb-…)"),
+        ("run", {"SLACK_BOT_TOKEN": "xoxb-1"}, "Error: SLACK_APP_TOKEN is not set: use an app-level token (xapp-…)"),
+        ("run", {"SLACK_BOT_TOKEN": "xapp-1", "SLACK_APP_TOKEN": "xapp-2"},
+         "Error: SLACK_BOT_TOKEN should start with xoxb-"),
+        ("serve", {"SLACK_BOT_TOKEN": "xoxb-1"}, "Error: SLACK_SIGNING_SECRET is not set: use the Signing Secret"),
+    ],
+)
+def test_missing_or_wrong_settings_name_the_variable(tmp_path, command, env, expected):
+    result = subprocess.run([prospectbot(), command], cwd=tmp_path, env=environment("sqlite:///x.db", **env),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith(expected) and len(result.stderr.strip().splitlines()) == 1
