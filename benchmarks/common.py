@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
-import time
+import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +22,6 @@ def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
     return ordered[index]
-
-
-def timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
 
 
 @dataclass
@@ -75,3 +72,28 @@ def fresh_database(kind: str, workdir: Path, postgres_url: str, name: str) -> Da
 
 def median(samples: list[float]) -> float:
     return statistics.median(samples)
+
+
+def benchmark_main(doc: str, run: Callable[..., list[Figure]], generate: Callable[[Path, int], list[str]]) -> None:
+    """The command line every benchmark script shares: which databases, how many prospects, where to write."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--prospects", type=int, default=1_000_000)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_DATABASE_URL", ""))
+    parser.add_argument("--out", type=Path, help="Also write the table to this markdown file.")
+    args = parser.parse_args()
+    kinds = [kind.strip() for kind in args.databases.split(",") if kind.strip()]
+    if "postgresql" in kinds and not args.postgres_url:
+        parser.error("PostgreSQL needs --postgres-url or BENCH_DATABASE_URL (eval \"$(bash .ci/start-postgres DIR)\")")
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="prospectbot-bench-") as tmp:
+        workdir = Path(tmp)
+        csv_path = workdir / "prospects.csv"
+        print(f"generating {args.prospects:,} rows …", file=sys.stderr, flush=True)
+        prefixes = generate(csv_path, args.prospects)
+        for kind in kinds:
+            figures += run(kind, args.prospects, args.postgres_url, workdir, csv_path, prefixes)
+    table = markdown_table(figures)
+    print(table)
+    if args.out:
+        args.out.write_text(table + "\n")

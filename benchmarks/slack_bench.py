@@ -14,12 +14,9 @@ Usage: python -m benchmarks.slack_bench [--prospects N] [--databases sqlite,post
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -28,7 +25,7 @@ from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from benchmarks.common import BENCH_SECRET_KEY, Figure, fresh_database, markdown_table, median, percentile
+from benchmarks.common import BENCH_SECRET_KEY, Figure, benchmark_main, fresh_database, median, percentile
 from benchmarks.storage_bench import generate_csv
 from bot.app import create_app
 from bot.settings import Settings
@@ -172,26 +169,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--prospects", type=int, default=1_000_000)
-    parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_DATABASE_URL", ""))
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
-    kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
-    if "postgresql" in kinds and not args.postgres_url:
-        parser.error("PostgreSQL needs --postgres-url or BENCH_DATABASE_URL")
-    figures: list[Figure] = []
-    with tempfile.TemporaryDirectory(prefix="prospectbot-slack-bench-") as tmp:
-        workdir = Path(tmp)
-        csv_path = workdir / "prospects.csv"
-        prefixes = generate_csv(csv_path, args.prospects)
-        for kind in kinds:
-            figures += run(kind, args.prospects, args.postgres_url, workdir, csv_path, prefixes)
-    table = markdown_table(figures)
-    print(table)
-    if args.out:
-        args.out.write_text(table + "\n")
+    benchmark_main(__doc__ or "", run, generate_csv)
 
 
 if __name__ == "__main__":

@@ -12,19 +12,17 @@ PostgreSQL comes from --postgres-url or BENCH_DATABASE_URL; its public schema is
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from sqlalchemy import insert, select, text
 
-from benchmarks.common import BENCH_SECRET_KEY, Figure, fresh_database, markdown_table, median, percentile
+from benchmarks.common import BENCH_SECRET_KEY, Figure, benchmark_main, fresh_database, median, percentile
 from storage import operations as ops
 from storage.db import Database
 from storage.keys import KEY_CEILING, search_key
@@ -307,27 +305,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--prospects", type=int, default=1_000_000)
-    parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_DATABASE_URL", ""))
-    parser.add_argument("--out", type=Path, help="Also write the table to this markdown file.")
-    args = parser.parse_args()
-    kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
-    if "postgresql" in kinds and not args.postgres_url:
-        parser.error("PostgreSQL needs --postgres-url or BENCH_DATABASE_URL (eval \"$(bash .ci/start-postgres DIR)\")")
-    figures: list[Figure] = []
-    with tempfile.TemporaryDirectory(prefix="prospectbot-bench-") as tmp:
-        workdir = Path(tmp)
-        csv_path = workdir / "prospects.csv"
-        print(f"generating {args.prospects:,} rows …", file=sys.stderr, flush=True)
-        prefixes = generate_csv(csv_path, args.prospects)
-        for kind in kinds:
-            figures += run(kind, args.prospects, args.postgres_url, workdir, csv_path, prefixes)
-    table = markdown_table(figures)
-    print(table)
-    if args.out:
-        args.out.write_text(table + "\n")
+    benchmark_main(__doc__ or "", run, generate_csv)
 
 
 if __name__ == "__main__":

@@ -422,12 +422,11 @@ def mark_do_not_contact(
     note = note.strip()
     result = DoNotContactResult()
     now = utcnow()
-    for ids in chunked(sorted(set(prospect_ids))):
-        _lock_prospects(session, ids)
-        existing_ids = set(session.scalars(select(Prospect.id).where(Prospect.id.in_(ids))))
+    for ids in chunked(sorted(set(prospect_ids)), 10_000):
+        existing_ids = _lock_prospects(session, ids)
         current = {
             row.prospect_id: _dnc_audit_state(row)
-            for row in session.scalars(select(DoNotContact).where(DoNotContact.prospect_id.in_(ids)))
+            for row in session.scalars(select(DoNotContact).where(among(session, DoNotContact.prospect_id, ids)))
         }
         new_ids = [pid for pid in ids if pid in existing_ids and pid not in current]
         upgrade_ids = [
@@ -435,19 +434,22 @@ def mark_do_not_contact(
             if reason == OWN_OPT_OUT and state["do_not_contact"]["reason"] != OWN_OPT_OUT
         ]
         result.not_found += [pid for pid in ids if pid not in existing_ids]
-        result.already += [pid for pid, row in current.items() if pid not in upgrade_ids]
+        upgrading = set(upgrade_ids)
+        result.already += [pid for pid in current if pid not in upgrading]
         result.marked += new_ids
         result.upgraded_to_own_opt_out += upgrade_ids
 
         values = {"reason": reason, "note": note, "actor": actor.who, "channel": actor.channel, "created_at": now}
         bulk_insert(session, DoNotContact.__table__, [{"prospect_id": pid, **values} for pid in new_ids])
         if upgrade_ids:
-            session.execute(update(DoNotContact).where(DoNotContact.prospect_id.in_(upgrade_ids)).values(**values))
+            session.execute(
+                update(DoNotContact).where(among(session, DoNotContact.prospect_id, upgrade_ids)).values(**values)
+            )
         changed = new_ids + upgrade_ids
         if changed:
             session.connection().execute(
                 update(Prospect.__table__)
-                .where(Prospect.__table__.c.id.in_(changed))
+                .where(among(session, Prospect.__table__.c.id, changed))
                 .values(version=Prospect.__table__.c.version + 1, updated_at=now)
             )
             after = {"do_not_contact": {"reason": reason, "channel": actor.channel, "has_note": bool(note)}}
@@ -484,10 +486,14 @@ def mark_prospect_do_not_contact(
     return prospect_details(session, prospect_id)
 
 
-def _lock_prospects(session: Session, prospect_ids: Sequence[int]) -> None:
-    # SQLite writers already hold the database's write lock (BEGIN IMMEDIATE); PostgreSQL locks the rows.
+def _lock_prospects(session: Session, prospect_ids: Sequence[int]) -> set[int]:
+    """Those of `prospect_ids` that exist, locked until the transaction ends. SQLite writers already hold the
+    database's write lock (BEGIN IMMEDIATE); PostgreSQL locks the rows, in id order so that two bulk changes
+    can not deadlock."""
+    statement = select(Prospect.id).where(among(session, Prospect.id, prospect_ids))
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Prospect.id).where(Prospect.id.in_(prospect_ids)).order_by(Prospect.id).with_for_update())
+        statement = statement.order_by(Prospect.id).with_for_update()
+    return set(session.scalars(statement))
 
 
 def _lock_one(session: Session, prospect_id: int, expected_version: int | None) -> Prospect:

@@ -151,6 +151,10 @@ def upgrade() -> None:
 
     op.execute(SENDABLE_RECIPIENTS_VIEW)
     _make_audit_log_append_only()
+    if op.get_bind().dialect.name == "postgresql":
+        # Room in each page for a changed row's new version: bumping `version` on 100,000 prospects then
+        # rewrites no index (a HOT update) instead of all six.
+        op.execute("ALTER TABLE prospects SET (fillfactor = 85)")
 
 
 def _make_audit_log_append_only() -> None:
