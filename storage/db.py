@@ -27,6 +27,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Page cache per connection. The default 2 MiB makes writes to a million-row table's indexes page in and out.
 SQLITE_CACHE_KIB = 65_536
+POSTGRES_CONNECT_TIMEOUT_S = 2
 
 
 class Database:
@@ -41,7 +42,10 @@ class Database:
         else:
             # No pre-ping: it would cost a round trip per unit of work. After a server restart the first request
             # fails with a clear message, SQLAlchemy drops the whole pool, and the next request reconnects.
-            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=10, pool_timeout=10)
+            # A short connect timeout: Slack waits three seconds for an answer, and an unreachable server must
+            # turn into "the database is unavailable" well before that, not into a hang.
+            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=10, pool_timeout=10,
+                                        connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S})
         # SQLite takes its write lock at BEGIN for writing transactions, so two writers queue up instead of
         # one failing with "database is locked" when it upgrades a read lock.
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine

@@ -117,7 +117,10 @@ def register(app: App, services: Services) -> None:
         value = body["actions"][0].get("selected_option", {}).get("value", "")
         if not value.isdigit():
             return  # the "database unavailable" placeholder option
-        metadata = payloads.decode(body["view"].get("private_metadata"))
+        try:
+            metadata = payloads.decode(body["view"].get("private_metadata"))
+        except payloads.StalePayload:
+            metadata = {"c": "stale"}  # open_profile turns it into "this screen is out of date"
         open_profile(client, database, body, prospect_value={"p": int(value), "c": metadata.get("c")})
 
     app.action("find.prospect")(ack=acknowledge, lazy=[open_selected_prospect])
