@@ -405,6 +405,72 @@ def delete(runtime: Runtime, email: str, block_reimport: bool, yes: bool) -> Non
         click.echo(f"Deleted {details.email}. A later import of this address will add them back as a new contact.")
 
 
+# -- campaigns: notifications and the reference sender ------------------------------------------------------
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--channel", help="Slack channel id (C…) for this campaign's opt-out notifications; \"\" for the default.")
+@click.option("--subject", help="Subject of the reference sender's message; $first_name, $company, … are filled in.")
+@click.option("--body-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A text file with the message body, same placeholders.")
+@pass_runtime
+def campaign(runtime: Runtime, name: str, channel: str | None, subject: str | None, body_file: Path | None) -> None:
+    """Show or change a campaign's notification channel and message template."""
+    body = body_file.read_text(encoding="utf-8") if body_file else None
+    database = runtime.database()
+    if channel is None and subject is None and body is None:
+        with database.snapshot() as session:
+            found = ops.find_campaign(session, name)
+    else:
+        with database.transaction() as session:
+            found = ops.configure_campaign(session, name, actor=cli_actor(), channel=channel, subject=subject,
+                                           body=body)
+    default = runtime.settings.slack_notify_channel or "none set"
+    click.echo(f"{found.name}\n  notifications: {found.notify_channel or f'default channel ({default})'}\n"
+               f"  subject: {found.subject_template or '(built-in default)'}\n"
+               f"  body: {'custom' if found.body_template else '(built-in default)'}")
+
+
+@cli.command()
+@click.option("--campaign", "campaign_name", required=True)
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; send nothing, record nothing.")
+@pass_runtime
+def send(runtime: Runtime, campaign_name: str, dry_run: bool) -> None:
+    """Send the campaign's message to everyone who may be emailed now (the reference sender)."""
+    from bot.sender import send_campaign
+
+    def show(message: Any) -> None:
+        click.echo(f"To: {message['To']}  Subject: {message['Subject']}")
+
+    report = send_campaign(runtime.settings, runtime.database(), campaign_name, dry_run=dry_run,
+                           on_message=show if dry_run else None)
+    if dry_run:
+        click.echo("Dry run: nothing was sent.")
+        return
+    click.echo(f"Sent {_count(report.sent, 'message')}.")
+    if report.skipped_since_selected:
+        click.echo(f"Skipped {_count(report.skipped_since_selected, 'person')} who opted out while the batch was "
+                   "being sent.")
+    for email, reason in report.failed[:20]:
+        click.echo(f"  not sent to {email}: {reason}", err=True)
+    if report.stopped:
+        raise click.ClickException(f"Stopped early: {report.stopped}")
+    if report.failed:
+        raise click.ClickException(f"{_count(len(report.failed), 'message')} could not be sent (listed above).")
+
+
+@cli.command()
+@pass_runtime
+def worker(runtime: Runtime) -> None:
+    """Deliver opt-out notifications to Slack (also runs inside `run` and `serve`)."""
+    from bot.runners import run_worker
+
+    require_slack(runtime.settings, "SLACK_BOT_TOKEN")
+    _log_to_stderr()
+    run_worker(runtime.settings, runtime.database())
+
+
 # -- running the bot -----------------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import create_app
 from bot.settings import WHERE_TO_FIND, ConfigurationError, Settings, require_slack
+from bot.notifier import Notifier
 from bot.web import SLACK_PATH, create_wsgi_app
 from storage.db import Database
 
@@ -46,11 +47,15 @@ def run_socket_mode(settings: Settings, database: Database, *, stop: threading.E
         raise ConfigurationError(
             f"SLACK_APP_TOKEN was refused by Slack ({code}): use {WHERE_TO_FIND['SLACK_APP_TOKEN']}."
         ) from None
+    stop = stop or threading.Event()
+    notifier = start_notifier(settings, database, app.client, stop)
     log.info("connected to %s over Socket Mode; press Ctrl+C to stop", team)
     try:
-        (stop or threading.Event()).wait()
+        stop.wait()
     finally:
+        stop.set()
         handler.close()
+        notifier.join(timeout=15)
 
 
 def serve_http(settings: Settings, database: Database, *, host: str, port: int, threads: int = 8) -> None:
@@ -59,7 +64,29 @@ def serve_http(settings: Settings, database: Database, *, host: str, port: int, 
     require_slack(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     app = create_app(settings, database)
     check_bot_token(app.client, settings)
-    server = create_server(create_wsgi_app(app, database), host=host, port=port, threads=threads)
-    log.info("listening on http://%s:%s — Slack requests at %s, health check at /healthz", host, server.effective_port,
-             SLACK_PATH)
-    server.run()
+    server = create_server(create_wsgi_app(app, database, settings), host=host, port=port, threads=threads)
+    stop = threading.Event()
+    notifier = start_notifier(settings, database, app.client, stop)
+    log.info("listening on http://%s:%s — Slack requests at %s, unsubscribe links at /unsubscribe/…, health check "
+             "at /healthz", host, server.effective_port, SLACK_PATH)
+    try:
+        server.run()
+    finally:
+        stop.set()
+        notifier.join(timeout=15)
+
+
+def start_notifier(settings: Settings, database: Database, client: WebClient,
+                   stop: threading.Event) -> threading.Thread:
+    """The outbox worker, in a thread beside the listeners."""
+    if not settings.slack_notify_channel:
+        log.info("SLACK_NOTIFY_CHANNEL is not set: opt-outs are announced only in campaigns with their own channel")
+    return Notifier(database, client, default_channel=settings.slack_notify_channel).start_in_background(stop)
+
+
+def run_worker(settings: Settings, database: Database, *, stop: threading.Event | None = None) -> None:
+    require_slack(settings, "SLACK_BOT_TOKEN")
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    check_bot_token(client, settings)
+    log.info("delivering opt-out notifications; press Ctrl+C to stop")
+    Notifier(database, client, default_channel=settings.slack_notify_channel).run(stop or threading.Event())

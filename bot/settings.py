@@ -30,6 +30,14 @@ class Settings:
     slack_app_token: str = ""
     slack_signing_secret: str = ""
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    slack_notify_channel: str = ""
+    public_base_url: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    mail_from: str = ""
 
     @property
     def is_embedded_database(self) -> bool:
@@ -59,7 +67,37 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+        slack_notify_channel=env.get("SLACK_NOTIFY_CHANNEL", "").strip(),
+        public_base_url=env.get("PUBLIC_BASE_URL", "").strip().rstrip("/"),
+        smtp_host=env.get("SMTP_HOST", "").strip(),
+        smtp_port=_port(env.get("SMTP_PORT", "").strip() or "587"),
+        smtp_user=env.get("SMTP_USER", "").strip(),
+        smtp_password=env.get("SMTP_PASSWORD", ""),
+        smtp_starttls=env.get("SMTP_STARTTLS", "true").strip().lower() not in ("0", "false", "no", "off"),
+        mail_from=env.get("MAIL_FROM", "").strip(),
     )
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigurationError(f"SMTP_PORT must be a port number such as 587, not \"{value}\".")
+    return int(value)
+
+
+def sender_name(settings: Settings) -> str:
+    """The name people see in "Stop emails from …": MAIL_FROM's display name, else its address."""
+    from email.utils import parseaddr
+
+    name, address = parseaddr(settings.mail_from)
+    return name or address or "us"
+
+
+def require_mail(settings: Settings) -> None:
+    if not settings.mail_from:
+        raise ConfigurationError("MAIL_FROM is not set: the sender address, e.g. MAIL_FROM=\"Jane at Acme <jane@acme.com>\".")
+    if not settings.public_base_url.startswith(("https://", "http://")):
+        raise ConfigurationError("PUBLIC_BASE_URL is not set: the public address of `prospectbot serve`, which "
+                                 "unsubscribe links point to (e.g. https://prospectbot.acme.com).")
 
 
 WHERE_TO_FIND = {

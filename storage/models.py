@@ -79,6 +79,11 @@ class Campaign(Base):
     # Lower-cased name: campaign names are unique regardless of case, and type-ahead searches it by prefix.
     name_key: Mapped[str] = mapped_column(SearchKey, unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Slack channel id for this campaign's opt-out notifications; empty means the default channel.
+    notify_channel: Mapped[str] = mapped_column(String(40), default="")
+    # The reference sender's message, with $first_name-style placeholders; empty means the built-in default.
+    subject_template: Mapped[str] = mapped_column(Text, default="")
+    body_template: Mapped[str] = mapped_column(Text, default="")
 
 
 class Prospect(Base):
@@ -220,3 +225,42 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class DeletedMembership(Base):
+    """What an unsubscribe link of a deleted prospect still needs: the keyed fingerprint of their address, so a
+    click on a year-old email can still block it. No address, no name."""
+
+    __tablename__ = "deleted_memberships"
+
+    membership_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    deleted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notification(Base):
+    """The outbox: an opt-out to announce in Slack, written in the opt-out's own transaction and delivered by
+    the worker. It names the prospect by id; the message is rendered at delivery."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # One prospect, or none for a summary of a bulk change of `prospect_count` prospects.
+    prospect_id: Mapped[int | None] = mapped_column(Integer)
+    prospect_count: Mapped[int] = mapped_column(Integer, default=1)
+    # Where to post: a channel id, or "" for the default notification channel.
+    channel: Mapped[str] = mapped_column(String(40), default="")
+    campaign_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(String(20))
+    via: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    slack_ts: Mapped[str | None] = mapped_column(String(40))
+    last_error: Mapped[str] = mapped_column(Text, default="")

@@ -7,6 +7,7 @@ transaction the caller owns, and write each change together with its audit row i
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,8 +26,10 @@ from storage.models import (
     Activity,
     AuditEntry,
     Campaign,
+    DeletedMembership,
     DoNotContact,
     Membership,
+    Notification,
     Prospect,
     Suppression,
     utcnow,
@@ -146,6 +149,31 @@ def is_member(session: Session, prospect_id: int, campaign_id: int) -> bool:
     return session.scalar(
         select(exists().where(Membership.prospect_id == prospect_id, Membership.campaign_id == campaign_id))
     ) or False
+
+
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,20}$")
+
+
+def configure_campaign(
+    session: Session, name: str, *, actor: Actor, channel: str | None = None, subject: str | None = None,
+    body: str | None = None,
+) -> Campaign:
+    """Sets a campaign's notification channel (a Slack channel id, or "" for the default) and message template."""
+    campaign = find_campaign(session, name)
+    before = {"notify_channel": campaign.notify_channel, "has_template": bool(campaign.body_template)}
+    if channel is not None:
+        channel = channel.strip().lstrip("#")
+        if channel and not CHANNEL_ID.match(channel):
+            raise InvalidInput(f'"{channel}" is not a Slack channel id: use the id (C…), found in the channel\'s '
+                               "details in Slack, not its name.")
+        campaign.notify_channel = channel
+    if subject is not None:
+        campaign.subject_template = subject.strip()[:500]
+    if body is not None:
+        campaign.body_template = body[:20_000]
+    record_audit(session, actor, "campaign.configure", campaign_id=campaign.id, before=before,
+                 after={"notify_channel": campaign.notify_channel, "has_template": bool(campaign.body_template)})
+    return campaign
 
 
 @dataclass(frozen=True)
@@ -411,12 +439,13 @@ def validate_dnc_reason(reason: str, note: str) -> None:
 
 
 def mark_do_not_contact(
-    session: Session, prospect_ids: Sequence[int], *, reason: str, actor: Actor, note: str = ""
+    session: Session, prospect_ids: Sequence[int], *, reason: str, actor: Actor, note: str = "", notify: bool = True
 ) -> DoNotContactResult:
     """Exclude these prospects from every send, in every campaign, now and later. Idempotent.
 
     A prospect already marked keeps their state, except that their own opt-out ("requested") replaces a reason
-    someone else gave; it is never itself replaced.
+    someone else gave; it is never itself replaced. With `notify`, each change is announced in Slack through the
+    outbox, in this same transaction.
     """
     validate_dnc_reason(reason, note)
     note = note.strip()
@@ -465,6 +494,8 @@ def mark_do_not_contact(
                     for pid in changed
                 ],
             )
+            if notify:
+                enqueue_opt_out_notifications(session, changed, reason=reason, actor=actor)
         # Rows the session may hold must not shadow what was just written in bulk.
         session.expire_all()
     return result
@@ -540,7 +571,15 @@ def delete_prospect(
     if keep_fingerprint:
         suppress_address(session, prospect.email, secret_key=secret_key, reason="requested" if opted_out else "deleted",
                          channel=actor.channel)
-    campaign_ids = sorted(session.scalars(select(Membership.campaign_id).where(Membership.prospect_id == prospect_id)))
+    memberships = session.execute(
+        select(Membership.id, Membership.campaign_id).where(Membership.prospect_id == prospect_id)
+    ).all()
+    campaign_ids = sorted(campaign_id for _, campaign_id in memberships)
+    # Their unsubscribe links keep working: a click after the delete blocks the address by its fingerprint.
+    fingerprint = address_fingerprint(secret_key, prospect.email)
+    bulk_insert(session, DeletedMembership.__table__,
+                [{"membership_id": mid, "campaign_id": cid, "fingerprint": fingerprint, "deleted_at": utcnow()}
+                 for mid, cid in memberships], ignore_duplicates=True)
     session.execute(update(Activity).where(Activity.prospect_id == prospect_id).values(prospect_id=None))
     session.execute(delete(DoNotContact).where(DoNotContact.prospect_id == prospect_id))
     session.execute(delete(Membership).where(Membership.prospect_id == prospect_id))
@@ -621,3 +660,43 @@ def new_prospect_row(values: dict[str, str], *, source: str, now: dt.datetime) -
         "created_at": now,
         "updated_at": now,
     }
+
+
+SUMMARY_ABOVE = 10  # more prospects than this in one change: one summary per channel, not a message each
+
+
+def enqueue_opt_out_notifications(
+    session: Session, prospect_ids: Sequence[int], *, reason: str, actor: Actor, campaign_id: int | None = None
+) -> None:
+    """Outbox rows for these opt-outs, in the caller's transaction: one per prospect and notification channel,
+    naming the campaigns that channel follows — or, for a bulk change, one summary per channel. `campaign_id`
+    narrows it to one campaign: an unsubscribe link is clicked in one campaign's email."""
+    by_channel: dict[str, dict[int, list[int]]] = {}
+    for ids in chunked(list(prospect_ids), 10_000):
+        statement = (
+            select(Membership.prospect_id, Membership.campaign_id, Campaign.notify_channel)
+            .join(Campaign, Campaign.id == Membership.campaign_id)
+            .where(among(session, Membership.prospect_id, ids))
+            .order_by(Membership.prospect_id, Membership.campaign_id)
+        )
+        if campaign_id is not None:
+            statement = statement.where(Membership.campaign_id == campaign_id)
+        for pid, cid, channel in session.execute(statement):
+            by_channel.setdefault(channel, {}).setdefault(pid, []).append(cid)
+    announced = {pid for prospects in by_channel.values() for pid in prospects}
+    for pid in prospect_ids:
+        if pid not in announced:
+            by_channel.setdefault("", {})[pid] = []  # in no campaign: the default channel still hears of it
+    now = utcnow()
+    common = {"created_at": now, "reason": reason, "via": actor.channel, "actor": actor.who, "attempts": 0,
+              "next_attempt_at": now, "last_error": ""}
+    rows = []
+    for channel, prospects in by_channel.items():
+        if len(prospect_ids) > SUMMARY_ABOVE:
+            campaigns = sorted({cid for cids in prospects.values() for cid in cids})
+            rows.append({**common, "prospect_id": None, "prospect_count": len(prospects), "channel": channel,
+                         "campaign_ids": campaigns})
+        else:
+            rows += [{**common, "prospect_id": pid, "prospect_count": 1, "channel": channel, "campaign_ids": cids}
+                     for pid, cids in prospects.items()]
+    bulk_insert(session, Notification.__table__, rows)

@@ -133,7 +133,7 @@ def slack(slack_settings, fake_slack, database):
     from tests.slack_driver import SlackDriver
 
     app = create_app(slack_settings, database)
-    server = create_server(create_wsgi_app(app, database), host="127.0.0.1", port=0, threads=4)
+    server = create_server(create_wsgi_app(app, database, slack_settings), host="127.0.0.1", port=0, threads=4)
     def serve() -> None:
         try:
             server.run()

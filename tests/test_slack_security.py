@@ -80,7 +80,7 @@ def test_health_check_and_users_when_the_database_is_down(fake_slack, slack_sett
     from tests.slack_driver import SlackDriver, texts
 
     app = create_app(slack_settings, unreachable_database)
-    server = create_server(create_wsgi_app(app, unreachable_database), host="127.0.0.1", port=0)
+    server = create_server(create_wsgi_app(app, unreachable_database, slack_settings), host="127.0.0.1", port=0)
     threading.Thread(target=lambda: _quietly(server.run), daemon=True).start()
     try:
         slack = SlackDriver(f"http://127.0.0.1:{server.effective_port}", fake_slack)

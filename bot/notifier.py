@@ -1,0 +1,101 @@
+"""The worker that delivers the notifications outbox to Slack. It runs inside `prospectbot run` and
+`prospectbot serve`, or alone as `prospectbot worker`; any number may run against one database."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from handlers.notifications.views import build_opt_out_message
+from storage import outbox
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.2
+MAX_BACKOFF_SECONDS = 300.0
+# Slack errors that no retry will fix: the message is dropped with the reason recorded, not retried forever.
+PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
+                    "missing_scope", "restricted_action"}
+
+
+def backoff(attempts: int) -> float:
+    return min(MAX_BACKOFF_SECONDS, 2.0 ** attempts)
+
+
+class Notifier:
+    def __init__(self, database: Database, client: WebClient, *, default_channel: str) -> None:
+        self.database = database
+        # No retry handlers: a 429 or an outage is recorded and retried from the outbox, not slept on here.
+        self.client = WebClient(token=client.token, base_url=client.base_url, timeout=10)
+        self.default_channel = default_channel
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def deliver_due(self) -> int:
+        """Delivers what is due now; returns how many were posted."""
+        with self.database.transaction() as session:
+            claimed = outbox.claim_due(session, self.worker_id)
+        posted = 0
+        for pending in claimed:
+            posted += self._deliver(pending)
+        return posted
+
+    def _deliver(self, pending: outbox.PendingNotification) -> int:
+        channel = pending.channel or self.default_channel
+        if not channel:
+            with self.database.transaction() as session:
+                outbox.mark_delivered(session, pending.id, self.worker_id, slack_ts=None,
+                                      note="not posted: no notification channel (set SLACK_NOTIFY_CHANNEL)")
+            return 0
+        with self.database.snapshot() as session:
+            notice = outbox.notice_for(session, pending)
+        text, blocks = build_opt_out_message(notice)
+        try:
+            response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        except SlackApiError as error:
+            code = error.response.get("error", "") if error.response is not None else ""
+            status = error.response.status_code if error.response is not None else 0
+            if code in PERMANENT_ERRORS:
+                with self.database.transaction() as session:
+                    outbox.mark_delivered(session, pending.id, self.worker_id, slack_ts=None, note=f"not posted: {code}")
+                log.warning("notification %s dropped: Slack said %s for channel %s", pending.id, code, channel)
+                return 0
+            retry_in = backoff(pending.attempts)
+            if status == 429:
+                retry_in = float(error.response.headers.get("Retry-After", retry_in) or retry_in)
+            self._failed(pending, f"Slack answered {status} {code}".strip(), retry_in)
+            return 0
+        except Exception as error:  # noqa: BLE001 - network down, timeouts: retried from the outbox
+            self._failed(pending, f"{type(error).__name__}: {error}", backoff(pending.attempts))
+            return 0
+        with self.database.transaction() as session:
+            kept = outbox.mark_delivered(session, pending.id, self.worker_id, slack_ts=response.get("ts"))
+        if not kept:
+            log.warning("notification %s was delivered after its claim ran out", pending.id)
+        return 1
+
+    def _failed(self, pending: outbox.PendingNotification, error: str, retry_in: float) -> None:
+        log.info("notification %s not delivered (%s); retrying in %.0f s", pending.id, error, retry_in)
+        with self.database.transaction() as session:
+            outbox.mark_failed(session, pending.id, self.worker_id, error=error, retry_in=retry_in)
+
+    def run(self, stop: threading.Event, *, interval: float = POLL_SECONDS) -> None:
+        while not stop.is_set():
+            try:
+                busy = self.deliver_due()
+            except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+                log.warning("notification worker could not reach the database; retrying", exc_info=True)
+                busy = 0
+            if not busy:
+                stop.wait(interval)
+
+    def start_in_background(self, stop: threading.Event) -> threading.Thread:
+        thread = threading.Thread(target=self.run, args=(stop,), name="notifier", daemon=True)
+        thread.start()
+        return thread
