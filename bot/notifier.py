@@ -25,22 +25,25 @@ PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "inval
                     "missing_scope", "restricted_action"}
 
 
-def backoff(attempts: int) -> float:
-    return min(MAX_BACKOFF_SECONDS, 2.0 ** attempts)
+def backoff(attempts: int, base: float = 1.0) -> float:
+    return min(MAX_BACKOFF_SECONDS, base * 2.0 ** attempts)
 
 
 class Notifier:
-    def __init__(self, database: Database, client: WebClient, *, default_channel: str) -> None:
+    def __init__(self, database: Database, client: WebClient, *, default_channel: str, retry_base: float = 1.0,
+                 lease: float = outbox.LEASE_SECONDS) -> None:
         self.database = database
+        self.retry_base = retry_base
+        self.lease = lease
         # No retry handlers: a 429 or an outage is recorded and retried from the outbox, not slept on here.
-        self.client = WebClient(token=client.token, base_url=client.base_url, timeout=10)
+        self.client = WebClient(token=client.token, base_url=client.base_url, timeout=10, retry_handlers=[])
         self.default_channel = default_channel
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def deliver_due(self) -> int:
         """Delivers what is due now; returns how many were posted."""
         with self.database.transaction() as session:
-            claimed = outbox.claim_due(session, self.worker_id)
+            claimed = outbox.claim_due(session, self.worker_id, lease=self.lease)
         posted = 0
         for pending in claimed:
             posted += self._deliver(pending)
@@ -66,13 +69,13 @@ class Notifier:
                     outbox.mark_delivered(session, pending.id, self.worker_id, slack_ts=None, note=f"not posted: {code}")
                 log.warning("notification %s dropped: Slack said %s for channel %s", pending.id, code, channel)
                 return 0
-            retry_in = backoff(pending.attempts)
+            retry_in = backoff(pending.attempts, self.retry_base)
             if status == 429:
                 retry_in = float(error.response.headers.get("Retry-After", retry_in) or retry_in)
             self._failed(pending, f"Slack answered {status} {code}".strip(), retry_in)
             return 0
         except Exception as error:  # noqa: BLE001 - network down, timeouts: retried from the outbox
-            self._failed(pending, f"{type(error).__name__}: {error}", backoff(pending.attempts))
+            self._failed(pending, f"{type(error).__name__}: {error}", backoff(pending.attempts, self.retry_base))
             return 0
         with self.database.transaction() as session:
             kept = outbox.mark_delivered(session, pending.id, self.worker_id, slack_ts=response.get("ts"))

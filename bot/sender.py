@@ -4,6 +4,7 @@ headers on every message, record what was sent — and proves it end to end."""
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -19,6 +20,9 @@ from storage.errors import ProspectbotError
 from storage.sending import Recipient, is_sendable, iter_sendable, record_activity
 from storage.unsubscribe import unsubscribe_token
 
+# Long header lines are allowed up to 998 characters: folding would push the List-Unsubscribe URL onto a
+# continuation line, which some mailbox providers read badly.
+UNFOLDED = email.policy.SMTP.clone(max_line_length=998)
 DEFAULT_SUBJECT = "A quick question, $first_name"
 DEFAULT_BODY = "Hi $first_name,\n\nI hope all is well at $company.\n\nBest regards,\n$sender\n"
 
@@ -47,7 +51,7 @@ def compose(settings: Settings, recipient: Recipient, subject_template: str, bod
         "sender": sender_display or sender_address,
     }
     link = unsubscribe_url(settings, recipient.membership_id)
-    message = EmailMessage()
+    message = EmailMessage(policy=UNFOLDED)
     message["From"] = settings.mail_from
     message["To"] = recipient.email
     message["Subject"] = Template(subject_template or DEFAULT_SUBJECT).safe_substitute(values)

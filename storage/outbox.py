@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from storage.models import Campaign, Notification, Prospect, utcnow
 
-LEASE = dt.timedelta(seconds=60)
+# Longer than any Slack call can take (the client times out after 10 s), so a claim never runs out mid-post.
+LEASE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ class OptOutNotice:
     at: dt.datetime
 
 
-def claim_due(session: Session, worker_id: str, *, limit: int = 20) -> list[PendingNotification]:
+def claim_due(session: Session, worker_id: str, *, limit: int = 20,
+              lease: float = LEASE_SECONDS) -> list[PendingNotification]:
     now = utcnow()
     statement = (
         select(Notification)
@@ -63,7 +65,7 @@ def claim_due(session: Session, worker_id: str, *, limit: int = 20) -> list[Pend
         return []
     session.execute(
         update(Notification).where(Notification.id.in_([row.id for row in rows]))
-        .values(claimed_by=worker_id, claimed_until=now + LEASE)
+        .values(claimed_by=worker_id, claimed_until=now + dt.timedelta(seconds=lease))
     )
     return [PendingNotification(row.id, row.prospect_id, row.prospect_count, row.channel, list(row.campaign_ids or []), row.reason,
                                 row.via, row.actor, row.attempts, row.created_at) for row in rows]

@@ -35,6 +35,7 @@ class Scripted:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    drop: bool = False  # close the connection without answering: Slack unreachable
 
 
 class FakeSlack:
@@ -134,9 +135,14 @@ class FakeSlack:
                 token = self.headers.get("Authorization", "").removeprefix("Bearer ")
                 scripted = fake._respond(method, args)
                 with fake._lock:
-                    fake.calls.append(Call(method, args, token, scripted.body or {}))
+                    fake.calls.append(Call(method, args, token, {} if scripted.status != 200 or scripted.drop
+                                           else scripted.body or {}))
                 if scripted.delay:
                     time.sleep(scripted.delay)
+                if scripted.drop:
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
                 body = json.dumps(scripted.body if scripted.body is not None else {"ok": False}).encode()
                 self.send_response(scripted.status)
                 self.send_header("Content-Type", "application/json")

@@ -1,0 +1,158 @@
+"""Opt-out notifications: written to the outbox with the opt-out, delivered by the worker exactly once, through
+Slack's rate limits and outages, to each campaign's channel."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import Block
+from sqlalchemy import select
+
+from bot.notifier import Notifier
+from storage import operations as ops
+from storage.models import Notification
+from tests import factories
+from tests.fake_slack import Scripted
+from tests.slack_driver import texts
+
+DEFAULT_CHANNEL = "C0DEFAULT"
+
+
+@pytest.fixture
+def people(database, cli_actor):
+    with database.transaction() as session:
+        q4 = factories.campaign(session, "Q4 Outreach")
+        paris = factories.campaign(session, "Agencies Paris")
+        ops.configure_campaign(session, "Agencies Paris", actor=cli_actor, channel="C0PARIS")
+        jane = factories.prospect(session, "jane@acme.com", q4, paris, first_name="Jane", last_name="Doe")
+        bob = factories.prospect(session, "bob@acme.com", q4, first_name="Bob")
+    return {"q4": q4, "paris": paris, "jane": jane, "bob": bob}
+
+
+def notifier(database, fake_slack, **options) -> Notifier:
+    client = WebClient(token="xoxb-test-token", base_url=fake_slack.api_url)
+    return Notifier(database, client, default_channel=DEFAULT_CHANNEL, **options)
+
+
+def posted(fake_slack):
+    return [call.args for call in fake_slack.calls if call.method == "chat.postMessage" and call.response.get("ok")]
+
+
+def validate_blocks(message):
+    for block in message["blocks"]:
+        Block.parse(block).validate_json()
+
+
+def test_a_colleagues_opt_out_goes_to_each_campaigns_channel_once(database, fake_slack, people, slack_actor):
+    with database.transaction() as session:
+        ops.mark_do_not_contact(session, [people["jane"]], reason="not-target", actor=slack_actor)
+    worker = notifier(database, fake_slack)
+    assert worker.deliver_due() == 2
+    assert worker.deliver_due() == 0
+    messages = sorted(posted(fake_slack), key=lambda m: m["channel"])
+    assert [m["channel"] for m in messages] == ["C0DEFAULT", "C0PARIS"]
+    for message in messages:
+        validate_blocks(message)
+        assert "*Jane Doe* (jane@acme.com) was marked do not contact in Slack" in texts(message)
+        assert "Not target audience" in texts(message) and "<@U0ALICE>" in texts(message)
+    assert "Q4 Outreach" in texts(messages[0]) and "Agencies Paris" in texts(messages[1])
+    with database.snapshot() as session:
+        rows = session.scalars(select(Notification)).all()
+    assert all(row.delivered_at and row.slack_ts for row in rows)
+
+
+def test_the_open_profile_button(slack, fake_slack, database, people, slack_actor):
+    with database.transaction() as session:
+        ops.mark_do_not_contact(session, [people["bob"]], reason="no-interest", actor=slack_actor)
+    notifier(database, fake_slack).deliver_due()
+    [message] = posted(fake_slack)
+    slack.click({"id": "V0", "blocks": message["blocks"]}, "notify.open_profile")
+    [opened] = fake_slack.wait_for("views.open")
+    assert "bob@acme.com" in texts(opened["view"]) and "No interest" in texts(opened["view"])
+
+
+def test_rate_limits_errors_and_outages_delay_but_never_duplicate(database, fake_slack, people, slack_actor):
+    with database.transaction() as session:
+        ops.mark_do_not_contact(session, [people["bob"]], reason="no-interest", actor=slack_actor)
+    fake_slack.script("chat.postMessage",
+                      Scripted(status=429, body={"ok": False, "error": "ratelimited"}, headers={"Retry-After": "1"}),
+                      Scripted(status=500, body={"ok": False, "error": "internal_error"}),
+                      Scripted(drop=True))
+    worker = notifier(database, fake_slack, retry_base=0.05)
+    assert worker.deliver_due() == 0  # 429
+    time.sleep(0.3)
+    assert worker.deliver_due() == 0  # still inside Retry-After: not even tried
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    deadline = time.monotonic() + 10
+    while not posted(fake_slack) and time.monotonic() < deadline:
+        worker.deliver_due()
+        time.sleep(0.05)
+    calls = fake_slack.calls_to("chat.postMessage")
+    assert len(calls) == 4 and len(posted(fake_slack)) == 1
+    first_try, second_try = [c.at for c in fake_slack.calls if c.method == "chat.postMessage"][:2]
+    assert second_try - first_try >= 1.0  # Retry-After was honoured
+    with database.snapshot() as session:
+        row = session.scalars(select(Notification)).one()
+    assert row.attempts == 3 and row.delivered_at is not None
+    for _ in range(3):
+        worker.deliver_due()
+    assert len(posted(fake_slack)) == 1
+
+
+def test_several_workers_deliver_each_notification_exactly_once(database, fake_slack, people, slack_actor):
+    with database.transaction() as session:
+        campaign = factories.campaign(session, "Many")
+        ids = [factories.prospect(session, f"p{n}@x.io", campaign) for n in range(40)]
+    for prospect_id in ids:  # forty separate opt-outs, forty notifications
+        with database.transaction() as session:
+            ops.mark_do_not_contact(session, [prospect_id], reason="no-interest", actor=slack_actor)
+    workers = [notifier(database, fake_slack) for _ in range(4)]
+    stop = threading.Event()
+    threads = [w.start_in_background(stop) for w in workers]
+    deadline = time.monotonic() + 20
+    while len(posted(fake_slack)) < 40 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    texts_posted = [m["text"] for m in posted(fake_slack)]
+    assert len(texts_posted) == 40 and len(set(texts_posted)) == 40
+
+
+def test_a_worker_that_died_holding_a_claim_is_taken_over_after_the_lease(database, fake_slack, people, slack_actor):
+    from storage import outbox
+
+    with database.transaction() as session:
+        ops.mark_do_not_contact(session, [people["bob"]], reason="no-interest", actor=slack_actor)
+    with database.transaction() as session:
+        assert len(outbox.claim_due(session, "crashed-worker", lease=0.5)) == 1  # then it died
+    survivor = notifier(database, fake_slack, lease=0.5)
+    assert survivor.deliver_due() == 0
+    time.sleep(0.6)
+    assert survivor.deliver_due() == 1 and len(posted(fake_slack)) == 1
+
+
+def test_bulk_changes_send_one_summary_per_channel(database, fake_slack, slack_actor):
+    with database.transaction() as session:
+        campaign = factories.campaign(session, "Big")
+        ids = [factories.prospect(session, f"p{n}@x.io", campaign) for n in range(25)]
+        ops.mark_do_not_contact(session, ids, reason="no-interest", actor=slack_actor)
+    notifier(database, fake_slack).deliver_due()
+    [message] = posted(fake_slack)
+    validate_blocks(message)
+    assert "*25 prospects* were marked do not contact in Slack" in texts(message) and "Big" in texts(message)
+
+
+def test_without_any_channel_nothing_is_posted_and_nothing_retries(database, fake_slack, people, slack_actor):
+    with database.transaction() as session:
+        ops.mark_do_not_contact(session, [people["bob"]], reason="no-interest", actor=slack_actor)
+    worker = Notifier(database, WebClient(token="xoxb-test-token", base_url=fake_slack.api_url), default_channel="")
+    assert worker.deliver_due() == 0
+    with database.snapshot() as session:
+        row = session.scalars(select(Notification)).one()
+    assert row.delivered_at is not None and "SLACK_NOTIFY_CHANNEL" in row.last_error
+    assert fake_slack.calls_to("chat.postMessage") == []
