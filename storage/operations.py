@@ -139,10 +139,22 @@ def search_campaigns(session: Session, query: str, *, limit: int = 50) -> list[t
 
 
 def campaign_name(session: Session, campaign_id: int) -> str:
-    name = session.scalar(select(Campaign.name).where(Campaign.id == campaign_id))
-    if name is None:
+    return campaign_settings(session, campaign_id).name
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    id: int
+    name: str
+    notify_channel: str
+
+
+def campaign_settings(session: Session, campaign_id: int) -> CampaignSettings:
+    row = session.execute(select(Campaign.id, Campaign.name, Campaign.notify_channel)
+                          .where(Campaign.id == campaign_id)).first()
+    if row is None:
         raise NotFound("This campaign no longer exists.")
-    return name
+    return CampaignSettings(*row)
 
 
 def is_member(session: Session, prospect_id: int, campaign_id: int) -> bool:

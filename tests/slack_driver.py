@@ -90,7 +90,7 @@ class SlackDriver:
 
     def click(self, view: dict[str, Any], action_id: str, *, value: str | None = None,
               selected: dict[str, Any] | None = None, user: str = "U0ALICE",
-              state: dict[str, Any] | None = None) -> Reply:
+              state: dict[str, Any] | None = None, conversation: str | None = None) -> Reply:
         """A block action inside `view` (as Slack answered it); `value` is taken from the view when not given."""
         block_id, element = find_element(view, action_id, value)
         action: dict[str, Any] = {"type": element["type"], "action_id": action_id, "block_id": block_id,
@@ -99,6 +99,8 @@ class SlackDriver:
             action["value"] = value if value is not None else element.get("value", "")
         if selected is not None:
             action["selected_option"] = selected
+        if conversation is not None:
+            action["selected_conversation"] = conversation
         return self.interaction({
             "type": "block_actions", "team": {"id": TEAM_ID, "domain": "acme"},
             "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID}, "api_app_id": "A0APP",

@@ -193,3 +193,13 @@ def test_an_out_of_date_shared_database_asks_for_db_upgrade(tmp_path, _postgres)
     upgraded = prospectbot(tmp_path, "db", "upgrade", env=env)
     assert upgraded.returncode == 0 and "migrated from an empty database to revision" in upgraded.stdout
     assert prospectbot(tmp_path, "campaigns", env=env).returncode == 0
+
+
+def test_campaign_settings_from_the_command_line(run, tmp_path):
+    run("import", write(tmp_path / "l.csv", "email\nbob@acme.com\n"), "--campaign", "Q4")
+    code, out, _ = run("campaign", "q4", "--channel", "C0Q4SALES", "--subject", "Hi $first_name")
+    assert code == 0 and "notifications: C0Q4SALES" in out and "subject: Hi $first_name" in out
+    code, _, err = run("campaign", "Q4", "--channel", "#sales")
+    assert code == 1 and '"sales" is not a Slack channel id' in err
+    code, out, _ = run("campaign", "Q4")
+    assert "notifications: C0Q4SALES" in out

@@ -11,6 +11,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+
+from storage.models import Membership
+from storage.unsubscribe import unsubscribe_token
+from tests import factories
 
 from tests.conftest import TEST_SECRET_KEY
 from tests.slack_driver import SIGNING_SECRET, SlackDriver
@@ -31,10 +36,15 @@ def prospectbot() -> str:
     return str(Path(sys.executable).parent / "prospectbot")
 
 
-def test_serve_answers_health_checks_and_signed_slack_requests(database_url, fake_slack, tmp_path):
+def test_serve_answers_health_checks_slack_and_unsubscribe_links_and_notifies(database_url, database, fake_slack,
+                                                                                 tmp_path):
+    with database.transaction() as session:
+        campaign = factories.campaign(session, "Q4")
+        jane = factories.prospect(session, "jane@acme.com", campaign, first_name="Jane")
+        membership = session.scalar(select(Membership.id).where(Membership.prospect_id == jane))
     port = free_port()
     env = environment(database_url, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                      SLACK_API_URL=fake_slack.api_url)
+                      SLACK_API_URL=fake_slack.api_url, SLACK_NOTIFY_CHANNEL="C0SALES")
     process = subprocess.Popen([prospectbot(), "serve", "--port", str(port)], cwd=tmp_path, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -52,6 +62,13 @@ def test_serve_answers_health_checks_and_signed_slack_requests(database_url, fak
         assert driver.command("").status == 200
         fake_slack.wait_for("views.open")
         assert driver.command("", sign=False).status == 401
+        link = f"http://127.0.0.1:{port}/unsubscribe/{unsubscribe_token(TEST_SECRET_KEY, membership)}"
+        with urllib.request.urlopen(urllib.request.Request(link, data=b"List-Unsubscribe=One-Click",
+                                                           method="POST"), timeout=10) as response:
+            assert response.status == 200
+        # The worker inside `serve` announces it.
+        [message] = fake_slack.wait_for("chat.postMessage", timeout=10)
+        assert message["channel"] == "C0SALES" and "clicked the unsubscribe link" in message["text"] + str(message)
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -130,3 +130,18 @@ def test_forged_and_stale_ids_get_a_sentence(slack, fake_slack, team, database, 
     slack.click(listed, "find.view", value='{"p": "1; DROP TABLE prospects"}')
     pushes = fake_slack.wait_for("views.push", 4)
     assert "This screen is out of date" in texts(pushes[3]["view"])
+
+
+def test_a_campaigns_notification_channel_is_set_from_slack(slack, fake_slack, team, database):
+    slack.command("")
+    fake_slack.wait_for("views.open")
+    slack.click(fake_slack.views_shown()[-1], "find.campaign",
+                selected={"text": {"type": "plain_text", "text": "Agencies Paris"}, "value": str(team["paris"])})
+    fake_slack.wait_for("views.update")
+    slack.click(fake_slack.views_shown()[-1], "find.notify_channel", conversation="C0PARIS")
+    fake_slack.wait_for("views.update", 2)
+    updated = fake_slack.views_shown()[-1]
+    assert "Opt-outs in *Agencies Paris* will be posted in <#C0PARIS>." in texts(updated)
+    assert '"initial_conversation": "C0PARIS"' in json.dumps(updated)
+    with database.snapshot() as session:
+        assert ops.campaign_settings(session, team["paris"]).notify_channel == "C0PARIS"

@@ -12,7 +12,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from handlers import payloads
-from handlers.blocks import option
+from handlers.blocks import escape, option
 from handlers.context import Services
 from handlers.errors import user_message
 from handlers.find.views import PAGE_SIZE, build_find_modal, prospect_option
@@ -100,18 +100,39 @@ def register(app: App, services: Services) -> None:
     app.action("find.page.next")(ack=acknowledge, lazy=[turn_page])
     app.action("find.page.previous")(ack=acknowledge, lazy=[turn_page])
 
-    def _update_list(client: WebClient, body: dict[str, Any], *, campaign_value: str, query: str, offset: int) -> None:
+    def _update_list(client: WebClient, body: dict[str, Any], *, campaign_value: str, query: str, offset: int,
+                     notice: str | None = None) -> None:
         try:
             campaign_id = int(campaign_value) if campaign_value.isdigit() else None
             if campaign_id is None and not query:
                 raise payloads.StalePayload()
             with database.snapshot() as session:
-                campaign = (campaign_id, ops.campaign_name(session, campaign_id)) if campaign_id else None
+                settings = ops.campaign_settings(session, campaign_id) if campaign_id else None
                 page = ops.search_prospects(session, query, campaign_id=campaign_id, offset=offset, limit=PAGE_SIZE)
-            view = build_find_modal(campaign=campaign, query=query, page=page)
+            view = build_find_modal(campaign=(settings.id, settings.name) if settings else None, query=query,
+                                    page=page, notify_channel=settings.notify_channel if settings else "",
+                                    notice=notice)
         except Exception as error:  # noqa: BLE001
             view = build_find_modal(notice=f":warning: {user_message(error)}")
         _update_view(client, body, view)
+
+    def set_notify_channel(body: dict[str, Any], client: WebClient) -> None:
+        channel = body["actions"][0].get("selected_conversation") or ""
+        try:
+            metadata = payloads.decode(body["view"].get("private_metadata"))
+            campaign_id = payloads.identifier(metadata, "c")
+            with database.transaction() as session:
+                name = ops.campaign_name(session, campaign_id)
+                ops.configure_campaign(session, name, actor=ops.Actor(f"slack:{body['user']['id']}", "slack"),
+                                       channel=channel)
+            notice = (f":bell: Opt-outs in *{escape(name)}* will be posted in <#{channel}>." if channel
+                      else f":bell: Opt-outs in *{escape(name)}* go to the default channel.")
+        except Exception as error:  # noqa: BLE001
+            _update_view(client, body, build_find_modal(notice=f":warning: {user_message(error)}"))
+            return
+        _update_list(client, body, campaign_value=str(campaign_id), query="", offset=0, notice=notice)
+
+    app.action("find.notify_channel")(ack=acknowledge, lazy=[set_notify_channel])
 
     def open_selected_prospect(body: dict[str, Any], client: WebClient) -> None:
         value = body["actions"][0].get("selected_option", {}).get("value", "")

@@ -17,8 +17,10 @@ def build_find_modal(
     query: str = "",
     page: SearchPage | None = None,
     notice: str | None = None,
+    notify_channel: str = "",
 ) -> dict[str, Any]:
-    """`campaign` chosen (id, name) or none yet; `query` for a search across campaigns; `page` the list shown."""
+    """`campaign` chosen (id, name) or none yet; `query` for a search across campaigns; `page` the list shown;
+    `notify_channel` the campaign's own channel for opt-out notifications ("" for the default)."""
     blocks: list[Block] = []
     if notice:
         blocks.append(section(notice))
@@ -44,6 +46,13 @@ def build_find_modal(
                 "min_query_length": 1,
             },
         })
+        channel_select: dict[str, Any] = {"type": "conversations_select", "action_id": "find.notify_channel",
+                                          "placeholder": plain("Default channel"),
+                                          "filter": {"include": ["public", "private"], "exclude_bot_users": True}}
+        if notify_channel:
+            channel_select["initial_conversation"] = notify_channel
+        blocks.append({"type": "section", "block_id": "find_notify_channel",
+                       "text": {"type": "mrkdwn", "text": "*Opt-out notifications*"}, "accessory": channel_select})
     if page is not None:
         blocks.append(divider())
         blocks += _list_blocks(page, campaign=campaign, query=query)
