@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -34,11 +35,14 @@ class Figure:
     floor_name: str
     floor_median: float
     target: str
-    meets_target: bool
+    meets_target: bool | None  # None: no target for this database
 
     @property
     def ratio(self) -> float:
         return self.median / self.floor_median if self.floor_median else float("nan")
+
+
+MET = {True: "yes", False: "NO", None: "—"}
 
 
 def markdown_table(figures: list[Figure]) -> str:
@@ -47,9 +51,12 @@ def markdown_table(figures: list[Figure]) -> str:
         "|---|---|---:|---:|---|---:|---:|---|---|",
     ]
     for f in figures:
+        has_floor = not math.isnan(f.floor_median)
+        floor = f"{f.floor_median:,.3f} {f.unit}" if has_floor else "—"
+        ratio = f"{f.ratio:,.2f}×" if has_floor else "—"
         lines.append(
             f"| {f.database} | {f.name} | {f.median:,.3f} {f.unit} | {f.p99:,.3f} {f.unit} | {f.floor_name} | "
-            f"{f.floor_median:,.3f} {f.unit} | {f.ratio:,.2f}× | {f.target} | {'yes' if f.meets_target else 'NO'} |"
+            f"{floor} | {ratio} | {f.target} | {MET[f.meets_target]} |"
         )
     return "\n".join(lines)
 

@@ -272,7 +272,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     figures.append(Figure(kind, f"import {prospects:,}-row CSV (rows/s)", prospects / seconds, prospects / seconds,
                           "rows/s", "raw executemany insert", prospects / floor_seconds, "≥ 50,000 rows/s",
                           prospects / seconds >= 50_000))
-    figures.append(Figure(kind, "import peak memory (MB)", peak_mb, peak_mb, "MB", "—", 0.0, "≤ 300 MB",
+    figures.append(Figure(kind, "import peak memory (MB)", peak_mb, peak_mb, "MB", "—", float("nan"), "≤ 300 MB",
                           peak_mb <= 300))
 
     with database.snapshot() as session:
@@ -285,7 +285,8 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     storage_reads, raw_reads, read_mb = bench_read_sendable(database, big_id, env)
     figures.append(Figure(kind, f"read all sendable_recipients, {prospects:,} members (s)", median(storage_reads),
                           max(storage_reads), "s", "raw join read", median(raw_reads), "≤ 5 s", max(storage_reads) <= 5))
-    figures.append(Figure(kind, "read sendable peak memory (MB)", read_mb, read_mb, "MB", "—", 0.0, "flat", True))
+    figures.append(Figure(kind, "read sendable peak memory (MB)", read_mb, read_mb, "MB", "—", float("nan"),
+                          "flat (≤ import's)", read_mb <= 300))
 
     print(f"[{kind}] searching …", file=sys.stderr, flush=True)
     storage_searches, raw_searches = bench_search(database, big_id, prefixes)
