@@ -14,7 +14,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from storage import operations as ops
+from storage.csv_source import ProspectCsv
 from storage.db import Database
+from storage.importing import import_prospects
 
 BENCH_SECRET_KEY = b"benchmark-secret-key-0123456789-abcdefgh"
 
@@ -104,3 +107,15 @@ def benchmark_main(doc: str, run: Callable[..., list[Figure]], generate: Callabl
     print(table)
     if args.out:
         args.out.write_text(table + "\n")
+
+
+def imported_database(kind: str, workdir: Path, postgres_url: str, name: str, csv_path: Path) -> tuple[Database, int]:
+    """A fresh database with the CSV imported into "Big campaign", the way `prospectbot import` does it; returns the
+    database and the campaign's id."""
+    database = fresh_database(kind, workdir, postgres_url, name)
+    print(f"[{kind}] importing {csv_path.name} …", file=sys.stderr, flush=True)
+    with csv_path.open("rb") as stream:
+        import_prospects(database.transaction, ProspectCsv(stream), campaign_name="Big campaign",
+                         actor=ops.Actor("cli:benchmark", "cli"), secret_key=BENCH_SECRET_KEY, source_label="bench")
+    with database.snapshot() as session:
+        return database, ops.find_campaign(session, "Big campaign").id

@@ -20,16 +20,13 @@ from slack_sdk import WebClient
 from sqlalchemy import select, update
 from waitress import create_server
 
-from benchmarks.common import BENCH_SECRET_KEY, Figure, benchmark_main, fresh_database, median, percentile
+from benchmarks.common import BENCH_SECRET_KEY, Figure, benchmark_main, imported_database, median, percentile
 from benchmarks.slack_bench import SIGNING_SECRET
 from benchmarks.storage_bench import generate_csv
 from bot.app import create_app
 from bot.notifier import Notifier
 from bot.settings import Settings
 from bot.web import create_wsgi_app
-from storage import operations as ops
-from storage.csv_source import ProspectCsv
-from storage.importing import import_prospects
 from storage.models import Membership, Notification, utcnow
 from storage.unsubscribe import unsubscribe_token
 from tests.fake_slack import FakeSlack
@@ -59,11 +56,7 @@ def post(connection: http.client.HTTPConnection, path: str) -> float:
 
 
 def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: Path, prefixes: list[str]) -> list[Figure]:
-    database = fresh_database(kind, workdir, postgres_url, "optout")
-    print(f"[{kind}] importing {prospects:,} prospects …", file=sys.stderr, flush=True)
-    with csv_path.open("rb") as stream:
-        import_prospects(database.transaction, ProspectCsv(stream), campaign_name="Big campaign",
-                         actor=ops.Actor("cli:benchmark", "cli"), secret_key=BENCH_SECRET_KEY, source_label="bench")
+    database, _ = imported_database(kind, workdir, postgres_url, "optout", csv_path)
     with database.snapshot() as session:
         memberships = list(session.scalars(select(Membership.id).order_by(Membership.id)
                                            .limit(REQUESTS + NOTIFICATIONS)))

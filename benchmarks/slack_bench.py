@@ -25,13 +25,11 @@ from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from benchmarks.common import BENCH_SECRET_KEY, Figure, benchmark_main, fresh_database, median, percentile
+from benchmarks.common import BENCH_SECRET_KEY, Figure, benchmark_main, imported_database, median, percentile
 from benchmarks.storage_bench import generate_csv
 from bot.app import create_app
 from bot.settings import Settings
 from storage import operations as ops
-from storage.csv_source import ProspectCsv
-from storage.importing import import_prospects
 from tests.fake_slack import TEAM_ID, FakeSlack
 
 SIGNING_SECRET = "benchmark-signing-secret"
@@ -79,13 +77,7 @@ def arrival_after(fake: FakeSlack, method: str, count_before: int, started: floa
 
 
 def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: Path, prefixes: list[str]) -> list[Figure]:
-    database = fresh_database(kind, workdir, postgres_url, "slack")
-    print(f"[{kind}] importing {prospects:,} prospects …", file=sys.stderr, flush=True)
-    with csv_path.open("rb") as stream:
-        import_prospects(database.transaction, ProspectCsv(stream), campaign_name="Big campaign",
-                         actor=ops.Actor("cli:benchmark", "cli"), secret_key=BENCH_SECRET_KEY, source_label="bench")
-    with database.snapshot() as session:
-        campaign_id = ops.find_campaign(session, "Big campaign").id
+    database, campaign_id = imported_database(kind, workdir, postgres_url, "slack", csv_path)
     fake = FakeSlack().start()
     settings = Settings(database_url=database.url.render_as_string(hide_password=False), secret_key=BENCH_SECRET_KEY,
                         slack_bot_token="xoxb-bench", slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url)

@@ -24,7 +24,7 @@ from sqlalchemy import insert, select, text
 
 from benchmarks.common import BENCH_SECRET_KEY, Figure, benchmark_main, fresh_database, median, percentile
 from storage import operations as ops
-from storage.db import Database
+from storage.db import SQLITE_CACHE_KIB, Database
 from storage.keys import KEY_CEILING, search_key
 from storage.models import Activity, Membership, Prospect, utcnow
 from storage.operations import new_prospect_row
@@ -211,7 +211,7 @@ def floor_do_not_contact(floor_database: Database, floor_ids: list[int]) -> list
 
 READ_SENDABLE = """
 import sys, time
-from storage.db import Database
+from storage.db import SQLITE_CACHE_KIB, Database
 from storage.sending import iter_sendable
 database = Database(sys.argv[1]); campaign_id = int(sys.argv[2])
 start = time.perf_counter()
@@ -222,7 +222,7 @@ print(count, time.perf_counter() - start)
 
 READ_FLOOR = """
 import sys, time
-from storage.db import Database
+from storage.db import SQLITE_CACHE_KIB, Database
 database = Database(sys.argv[1]); campaign_id = int(sys.argv[2])
 connection = database.engine.raw_connection()
 cursor = connection.cursor()
@@ -285,8 +285,15 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     storage_reads, raw_reads, read_mb = bench_read_sendable(database, big_id, env)
     figures.append(Figure(kind, f"read all sendable_recipients, {prospects:,} members (s)", median(storage_reads),
                           max(storage_reads), "s", "raw join read", median(raw_reads), "≤ 5 s", max(storage_reads) <= 5))
-    figures.append(Figure(kind, "read sendable peak memory (MB)", read_mb, read_mb, "MB", "—", float("nan"),
-                          "flat (≤ import's)", read_mb <= 300))
+    # Flat memory: reading a campaign a hundred times smaller peaks at nearly the same size; SQLite's page cache
+    # (storage.db.SQLITE_CACHE_KIB) fills up on the large one, and stops there.
+    with database.snapshot() as session:
+        small_id = ops.find_campaign(session, "Campaign 002").id
+    _, small_mb, _ = run_measured([READ_SENDABLE, database.url.render_as_string(hide_password=False),
+                                   str(small_id)], env)
+    figures.append(Figure(kind, f"read sendable peak memory, {prospects:,} members (MB)", read_mb, read_mb, "MB",
+                          "same, a 10,000-member campaign", small_mb, "flat: ≤ small + page cache",
+                          read_mb <= small_mb + SQLITE_CACHE_KIB / 1024 + 16))
 
     print(f"[{kind}] searching …", file=sys.stderr, flush=True)
     storage_searches, raw_searches = bench_search(database, big_id, prefixes)

@@ -506,10 +506,11 @@ def mark_do_not_contact(
                     for pid in changed
                 ],
             )
-            if notify:
-                enqueue_opt_out_notifications(session, changed, reason=reason, actor=actor)
         # Rows the session may hold must not shadow what was just written in bulk.
         session.expire_all()
+    if notify:
+        enqueue_opt_out_notifications(session, result.marked + result.upgraded_to_own_opt_out, reason=reason,
+                                      actor=actor)
     return result
 
 
@@ -683,32 +684,62 @@ def enqueue_opt_out_notifications(
     """Outbox rows for these opt-outs, in the caller's transaction: one per prospect and notification channel,
     naming the campaigns that channel follows — or, for a bulk change, one summary per channel. `campaign_id`
     narrows it to one campaign: an unsubscribe link is clicked in one campaign's email."""
-    by_channel: dict[str, dict[int, list[int]]] = {}
-    for ids in chunked(list(prospect_ids), 10_000):
-        statement = (
-            select(Membership.prospect_id, Membership.campaign_id, Campaign.notify_channel)
-            .join(Campaign, Campaign.id == Membership.campaign_id)
-            .where(among(session, Membership.prospect_id, ids))
-            .order_by(Membership.prospect_id, Membership.campaign_id)
-        )
-        if campaign_id is not None:
-            statement = statement.where(Membership.campaign_id == campaign_id)
-        for pid, cid, channel in session.execute(statement):
-            by_channel.setdefault(channel, {}).setdefault(pid, []).append(cid)
-    announced = {pid for prospects in by_channel.values() for pid in prospects}
-    for pid in prospect_ids:
-        if pid not in announced:
-            by_channel.setdefault("", {})[pid] = []  # in no campaign: the default channel still hears of it
+    if not prospect_ids:
+        return
     now = utcnow()
     common = {"created_at": now, "reason": reason, "via": actor.channel, "actor": actor.who, "attempts": 0,
               "next_attempt_at": now, "last_error": ""}
-    rows = []
-    for channel, prospects in by_channel.items():
-        if len(prospect_ids) > SUMMARY_ABOVE:
-            campaigns = sorted({cid for cids in prospects.values() for cid in cids})
-            rows.append({**common, "prospect_id": None, "prospect_count": len(prospects), "channel": channel,
-                         "campaign_ids": campaigns})
-        else:
-            rows += [{**common, "prospect_id": pid, "prospect_count": 1, "channel": channel, "campaign_ids": cids}
-                     for pid, cids in prospects.items()]
+    if len(prospect_ids) > SUMMARY_ABOVE:
+        rows = [{**common, "prospect_id": None, "prospect_count": count, "channel": channel, "campaign_ids": campaigns}
+                for channel, (count, campaigns) in _summary_by_channel(session, prospect_ids).items()]
+    else:
+        rows = [{**common, "prospect_id": pid, "prospect_count": 1, "channel": channel, "campaign_ids": campaigns}
+                for (pid, channel), campaigns in _campaigns_by_prospect_and_channel(session, prospect_ids,
+                                                                                      campaign_id).items()]
     bulk_insert(session, Notification.__table__, rows)
+
+
+def _campaigns_by_prospect_and_channel(
+    session: Session, prospect_ids: Sequence[int], campaign_id: int | None
+) -> dict[tuple[int, str], list[int]]:
+    statement = (
+        select(Membership.prospect_id, Membership.campaign_id, Campaign.notify_channel)
+        .join(Campaign, Campaign.id == Membership.campaign_id)
+        .where(among(session, Membership.prospect_id, list(prospect_ids)))
+        .order_by(Membership.prospect_id, Membership.campaign_id)
+    )
+    if campaign_id is not None:
+        statement = statement.where(Membership.campaign_id == campaign_id)
+    grouped: dict[tuple[int, str], list[int]] = {}
+    for pid, cid, channel in session.execute(statement):
+        grouped.setdefault((pid, channel), []).append(cid)
+    announced = {pid for pid, _ in grouped}
+    for pid in prospect_ids:
+        if pid not in announced:
+            grouped[(pid, "")] = []  # in no campaign: the default channel still hears of it
+    return grouped
+
+
+def _summary_by_channel(session: Session, prospect_ids: Sequence[int]) -> dict[str, tuple[int, list[int]]]:
+    """{channel: (how many of the prospects are in its campaigns, those campaigns)}, counted by the database."""
+    counts: dict[str, int] = {}
+    campaigns: dict[str, set[int]] = {}
+    in_any_campaign = 0
+    for ids in chunked(list(prospect_ids), 10_000):  # disjoint chunks: their counts add up exactly
+        members = among(session, Membership.prospect_id, ids)
+        for channel, count in session.execute(
+            select(Campaign.notify_channel, func.count(func.distinct(Membership.prospect_id)))
+            .join(Campaign, Campaign.id == Membership.campaign_id).where(members).group_by(Campaign.notify_channel)
+        ):
+            counts[channel] = counts.get(channel, 0) + count
+        for channel, cid in session.execute(
+            select(Campaign.notify_channel, Membership.campaign_id).distinct()
+            .join(Campaign, Campaign.id == Membership.campaign_id).where(members)
+        ):
+            campaigns.setdefault(channel, set()).add(cid)
+        in_any_campaign += session.scalar(select(func.count(func.distinct(Membership.prospect_id))).where(members)) or 0
+    outside = len(prospect_ids) - in_any_campaign
+    if outside:
+        counts[""] = counts.get("", 0) + outside
+        campaigns.setdefault("", set())
+    return {channel: (count, sorted(campaigns.get(channel, set()))) for channel, count in counts.items()}
