@@ -19,7 +19,7 @@ CREATE VIEW sendable_recipients AS
 SELECT m.campaign_id   AS campaign_id,
        c.name          AS campaign_name,
        m.id            AS membership_id,
-       p.id            AS prospect_id,
+       m.prospect_id   AS prospect_id,
        p.email         AS email,
        p.first_name    AS first_name,
        p.last_name     AS last_name,
