@@ -581,15 +581,15 @@ def delete_prospect(
     dnc = session.get(DoNotContact, prospect_id)
     opted_out = dnc is not None and dnc.reason == OWN_OPT_OUT
     keep_fingerprint = block_reimport or opted_out
+    fingerprint = address_fingerprint(secret_key, prospect.email)
     if keep_fingerprint:
-        suppress_address(session, prospect.email, secret_key=secret_key, reason="requested" if opted_out else "deleted",
-                         channel=actor.channel)
+        suppress_fingerprint(session, fingerprint, reason="requested" if opted_out else "deleted",
+                             channel=actor.channel)
     memberships = session.execute(
         select(Membership.id, Membership.campaign_id).where(Membership.prospect_id == prospect_id)
     ).all()
     campaign_ids = sorted(campaign_id for _, campaign_id in memberships)
     # Their unsubscribe links keep working: a click after the delete blocks the address by its fingerprint.
-    fingerprint = address_fingerprint(secret_key, prospect.email)
     bulk_insert(session, DeletedMembership.__table__,
                 [{"membership_id": mid, "campaign_id": cid, "fingerprint": fingerprint, "deleted_at": utcnow()}
                  for mid, cid in memberships], ignore_duplicates=True)
@@ -611,7 +611,10 @@ def delete_prospect(
 
 def suppress_address(session: Session, email: str, *, secret_key: bytes, reason: str, channel: str) -> bool:
     """Keep the address's fingerprint so imports skip it; True when it was not kept already."""
-    fingerprint = address_fingerprint(secret_key, email)
+    return suppress_fingerprint(session, address_fingerprint(secret_key, email), reason=reason, channel=channel)
+
+
+def suppress_fingerprint(session: Session, fingerprint: str, *, reason: str, channel: str) -> bool:
     inserted = insert_ignoring_duplicates(
         session,
         Suppression,

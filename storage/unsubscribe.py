@@ -14,9 +14,15 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Campaign, DeletedMembership, DoNotContact, Membership, Prospect, Suppression, utcnow
-from storage.operations import OWN_OPT_OUT, Actor, enqueue_opt_out_notifications, mark_do_not_contact, record_audit
-from storage.bulk import bulk_insert
+from storage.models import Campaign, DeletedMembership, DoNotContact, Membership, Prospect, Suppression
+from storage.operations import (
+    OWN_OPT_OUT,
+    Actor,
+    enqueue_opt_out_notifications,
+    mark_do_not_contact,
+    record_audit,
+    suppress_fingerprint,
+)
 
 THE_PROSPECT = Actor("prospect", "unsubscribe-link")
 MAC_BYTES = 16
@@ -80,10 +86,11 @@ def describe(session: Session, membership_id: int) -> UnsubscribeTarget | None:
     ).first()
     if row is not None:
         return UnsubscribeTarget(row.name, masked_email(row.email), row.reason is not None)
-    deleted = _deleted(session, membership_id)
-    if deleted is None:
+    found = _deleted(session, membership_id)
+    if found is None:
         return None
-    return UnsubscribeTarget(deleted[0], None, deleted[1])
+    deleted, campaign_name = found
+    return UnsubscribeTarget(campaign_name, None, session.get(Suppression, deleted.fingerprint) is not None)
 
 
 def unsubscribe(session: Session, membership_id: int) -> UnsubscribeResult | None:
@@ -102,24 +109,20 @@ def unsubscribe(session: Session, membership_id: int) -> UnsubscribeResult | Non
     return UnsubscribeResult("unsubscribed" if changed else "already", campaign_name, masked_email(email))
 
 
-def _deleted(session: Session, membership_id: int) -> tuple[str, bool] | None:
+def _deleted(session: Session, membership_id: int) -> tuple[DeletedMembership, str] | None:
     deleted = session.get(DeletedMembership, membership_id)
     if deleted is None:
         return None
     campaign_name = session.scalar(select(Campaign.name).where(Campaign.id == deleted.campaign_id)) or "a campaign"
-    blocked = session.get(Suppression, deleted.fingerprint) is not None
-    return campaign_name, blocked
+    return deleted, campaign_name
 
 
 def _unsubscribe_deleted(session: Session, membership_id: int) -> UnsubscribeResult | None:
-    deleted = session.get(DeletedMembership, membership_id)
-    if deleted is None:
+    found = _deleted(session, membership_id)
+    if found is None:
         return None
-    campaign_name = session.scalar(select(Campaign.name).where(Campaign.id == deleted.campaign_id)) or "a campaign"
-    if session.get(Suppression, deleted.fingerprint) is None:
-        bulk_insert(session, Suppression.__table__, [{"fingerprint": deleted.fingerprint, "reason": OWN_OPT_OUT,
-                                                      "channel": THE_PROSPECT.channel, "created_at": utcnow()}],
-                    ignore_duplicates=True)
+    deleted, campaign_name = found
+    if suppress_fingerprint(session, deleted.fingerprint, reason=OWN_OPT_OUT, channel=THE_PROSPECT.channel):
         record_audit(session, THE_PROSPECT, "unsubscribe_after_delete", campaign_id=deleted.campaign_id,
                      after={"membership_id": membership_id, "reimport_blocked": True})
     return UnsubscribeResult("deleted", campaign_name, None)

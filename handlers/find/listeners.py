@@ -5,7 +5,6 @@ Slack or a large campaign never makes a user wait past Slack's three seconds."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -20,7 +19,6 @@ from handlers.profile.listeners import open_profile
 from handlers.profile.views import build_profile_modal
 from storage import operations as ops
 
-log = logging.getLogger(__name__)
 
 TYPE_AHEAD_SIZE = 20
 HELP = ("*/prospect* opens “Find a prospect”: choose a campaign, then type a name, email or company, or browse the "
