@@ -32,6 +32,10 @@ class InvalidInput(ProspectbotError):
     pass
 
 
+class NotAllowed(ProspectbotError):
+    """The action is refused for who is asking or for the state things are in; nothing was written."""
+
+
 class DatabaseUnavailable(ProspectbotError):
     pass
 

@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 
 from storage.bulk import among, bulk_insert
 from storage.csv_source import ProspectCsv, RowProblem, SourceRow
-from storage.emails import InvalidEmail, normalise_email
+from storage.emails import InvalidEmail, email_domain, normalise_email
 from storage.keys import address_fingerprint
 from storage.models import DoNotContact, Import, Membership, Suppression, utcnow
 from storage.operations import (
     Actor,
+    blocked_domains_among,
     get_or_create_campaign,
     insert_new_prospects,
     new_prospect_row,
@@ -161,12 +162,16 @@ def _import_chunk(
 
     fingerprints = {email: address_fingerprint(secret_key, email) for email in unknown}
     suppressed = set(session.scalars(select(Suppression.fingerprint).where(among(session, Suppression.fingerprint, list(fingerprints.values())))))
+    blocked_domains = blocked_domains_among(session, sorted({email_domain(email) for email in unknown}))
     now = utcnow()
     to_create = []
     for email in unknown:
         if fingerprints[email] in suppressed:
             outcomes[first_line_of[email]] = RowOutcome(first_line_of[email], email, "skipped_blocked",
                                                         "this address was deleted and blocked from imports")
+        elif blocked_domains and email_domain(email) in blocked_domains:
+            outcomes[first_line_of[email]] = RowOutcome(first_line_of[email], email, "skipped_blocked",
+                                                        f"everyone at {email_domain(email)} is blocked")
         else:
             to_create.append(new_prospect_row(values_of[email], source=source_label, now=now))
     created = insert_new_prospects(session, to_create)

@@ -159,7 +159,8 @@ class Activity(Base):
     __tablename__ = "activities"
     __table_args__ = (
         Index("ix_activities_prospect_campaign", "prospect_id", "campaign_id", "kind"),
-        Index("ix_activities_campaign_kind", "campaign_id", "kind"),
+        # Covers "who in this campaign was sent N emails / opened / replied" without reading the table.
+        Index("ix_activities_campaign_kind", "campaign_id", "kind", "prospect_id"),
         CheckConstraint("kind IN ('sent', 'opened', 'replied', 'bounced')", name="kind"),
     )
 
@@ -186,6 +187,9 @@ class DoNotContact(Base):
     actor: Mapped[str] = mapped_column(String(255))
     channel: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Counts this row's changes. A prospect's version, which stale screens are checked against, is
+    # prospects.version + this: a bulk change inserts rows here without rewriting a single wide prospect row.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
 
     prospect: Mapped[Prospect] = relationship(back_populates="do_not_contact")
 
@@ -264,3 +268,73 @@ class Notification(Base):
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     slack_ts: Mapped[str | None] = mapped_column(String(40))
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+ROLES = ("manager", "member")
+REQUEST_RULES = ("no-engagement", "domains", "addresses")
+REQUEST_STATUSES = ("pending", "approved", "rejected", "expired")
+
+
+class RoleGrant(Base):
+    """A role given by `prospectbot roles grant`, on top of what the Slack user groups in settings say."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (CheckConstraint("role IN ('manager', 'member')", name="role"),)
+
+    user_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))
+    granted_by: Mapped[str] = mapped_column(String(255))
+    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BlockedDomain(Base):
+    """Nobody at this email domain is contacted: current prospects are do not contact, imports skip new ones."""
+
+    __tablename__ = "blocked_domains"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BulkRequest(Base):
+    """A request to make a frozen set of prospects do not contact, waiting for a manager's decision."""
+
+    __tablename__ = "bulk_requests"
+    __table_args__ = (
+        Index("ix_bulk_requests_status_expires", "status", "expires_at"),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected', 'expired')", name="status"),
+        CheckConstraint("rule IN ('no-engagement', 'domains', 'addresses')", name="rule"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    rule: Mapped[str] = mapped_column(String(20))
+    # The rule's parameters as the requester gave them: {"min_sent": 3}, {"domains": [...]}, {"addresses": n}.
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(255))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    prospect_count: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    applied_count: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Where the approval message was posted, so every decision can update it in place.
+    message_channel: Mapped[str] = mapped_column(String(40), default="")
+    message_ts: Mapped[str] = mapped_column(String(40), default="")
+
+
+class BulkRequestItem(Base):
+    """One prospect of a request's frozen set. No foreign key: a prospect deleted before the decision is
+    skipped, and counted, when the request is applied."""
+
+    __tablename__ = "bulk_request_items"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("bulk_requests.id", ondelete="CASCADE"), primary_key=True)
+    prospect_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 
 from storage.bulk import among, bulk_insert
 from storage.emails import InvalidEmail, email_domain, normalise_email
-from storage.errors import CampaignNotFound, InvalidInput, NotFound, ProspectNotFound, StaleProspect
+from storage.errors import CampaignNotFound, InvalidInput, NotAllowed, NotFound, ProspectNotFound, StaleProspect
 from storage.keys import KEY_CEILING, address_fingerprint, search_key
 from storage.models import (
     CHANNELS,
     Activity,
+    DNC_REASONS,
     AuditEntry,
+    BlockedDomain,
     Campaign,
     DeletedMembership,
     DoNotContact,
@@ -347,6 +349,8 @@ class ProspectDetails:
     version: int
     do_not_contact: DoNotContactState | None
     campaigns: list[CampaignActivity] = field(default_factory=list)
+    domain: str = ""
+    domain_blocked: bool = False
 
     @property
     def full_name(self) -> str:
@@ -402,10 +406,18 @@ def prospect_details(session: Session, prospect_id: int) -> ProspectDetails:
         source=prospect.source,
         created_at=prospect.created_at,
         updated_at=prospect.updated_at,
-        version=prospect.version,
+        version=prospect_version(prospect, dnc),
         do_not_contact=_dnc_state(dnc),
         campaigns=campaigns,
+        domain=prospect.email_domain,
+        domain_blocked=session.get(BlockedDomain, prospect.email_domain) is not None,
     )
+
+
+def prospect_version(prospect: Prospect, dnc: DoNotContact | None) -> int:
+    """What a screen remembers and a save is checked against: it moves with every change to the prospect or to
+    their do-not-contact state, and never goes back."""
+    return prospect.version + (dnc.revision if dnc is not None else 0)
 
 
 def _as_utc(value: dt.datetime | str | None) -> dt.datetime | None:
@@ -441,8 +453,8 @@ class DoNotContactResult:
     not_found: list[int] = field(default_factory=list)
 
 
-def validate_dnc_reason(reason: str, note: str) -> None:
-    if reason not in USER_DNC_REASONS:
+def validate_dnc_reason(reason: str, note: str, *, allowed: Sequence[str] = USER_DNC_REASONS) -> None:
+    if reason not in allowed:
         raise InvalidInput(f"Unknown reason \"{reason}\": choose one of {', '.join(USER_DNC_REASONS)}.")
     if reason == "other" and not note.strip():
         raise InvalidInput('The reason "other" needs a note saying why.')
@@ -460,7 +472,14 @@ def mark_do_not_contact(
     outbox, in this same transaction.
     """
     validate_dnc_reason(reason, note)
-    note = note.strip()
+    return _mark_do_not_contact(session, prospect_ids, reason=reason, actor=actor, note=note.strip(), notify=notify)
+
+
+def _mark_do_not_contact(
+    session: Session, prospect_ids: Sequence[int], *, reason: str, actor: Actor, note: str, notify: bool
+) -> DoNotContactResult:
+    """mark_do_not_contact for any reason, including those no user may choose ("domain-blocked")."""
+    assert reason in DNC_REASONS, reason
     result = DoNotContactResult()
     now = utcnow()
     for ids in chunked(sorted(set(prospect_ids)), 10_000):
@@ -469,7 +488,7 @@ def mark_do_not_contact(
             row.prospect_id: _dnc_audit_state(row)
             for row in session.scalars(select(DoNotContact).where(among(session, DoNotContact.prospect_id, ids)))
         }
-        new_ids = [pid for pid in ids if pid in existing_ids and pid not in current]
+        candidates = [pid for pid in ids if pid in existing_ids and pid not in current]
         upgrade_ids = [
             pid for pid, state in current.items()
             if reason == OWN_OPT_OUT and state["do_not_contact"]["reason"] != OWN_OPT_OUT
@@ -477,22 +496,20 @@ def mark_do_not_contact(
         result.not_found += [pid for pid in ids if pid not in existing_ids]
         upgrading = set(upgrade_ids)
         result.already += [pid for pid in current if pid not in upgrading]
-        result.marked += new_ids
         result.upgraded_to_own_opt_out += upgrade_ids
 
         values = {"reason": reason, "note": note, "actor": actor.who, "channel": actor.channel, "created_at": now}
-        bulk_insert(session, DoNotContact.__table__, [{"prospect_id": pid, **values} for pid in new_ids])
+        new_ids = _insert_do_not_contact(session, candidates, values)
+        result.marked += new_ids
+        inserted = set(new_ids)
+        result.already += [pid for pid in candidates if pid not in inserted]
         if upgrade_ids:
             session.execute(
-                update(DoNotContact).where(among(session, DoNotContact.prospect_id, upgrade_ids)).values(**values)
+                update(DoNotContact).where(among(session, DoNotContact.prospect_id, upgrade_ids))
+                .values(**values, revision=DoNotContact.revision + 1)
             )
         changed = new_ids + upgrade_ids
         if changed:
-            session.connection().execute(
-                update(Prospect.__table__)
-                .where(among(session, Prospect.__table__.c.id, changed))
-                .values(version=Prospect.__table__.c.version + 1, updated_at=now)
-            )
             after = {"do_not_contact": {"reason": reason, "channel": actor.channel, "has_note": bool(note)}}
             bulk_insert(
                 session,
@@ -531,13 +548,24 @@ def mark_prospect_do_not_contact(
 
 
 def _lock_prospects(session: Session, prospect_ids: Sequence[int]) -> set[int]:
-    """Those of `prospect_ids` that exist, locked until the transaction ends. SQLite writers already hold the
-    database's write lock (BEGIN IMMEDIATE); PostgreSQL locks the rows, in id order so that two bulk changes
-    can not deadlock."""
+    """Those of `prospect_ids` that exist, kept from being deleted until the transaction ends. SQLite writers
+    already hold the database's write lock (BEGIN IMMEDIATE). PostgreSQL takes the weakest row lock that stops a
+    delete (FOR KEY SHARE, which two bulk changes may hold at once), in id order so that nothing deadlocks."""
     statement = select(Prospect.id).where(among(session, Prospect.id, prospect_ids))
     if session.get_bind().dialect.name == "postgresql":
-        statement = statement.order_by(Prospect.id).with_for_update()
+        statement = statement.order_by(Prospect.id).with_for_update(key_share=True)
     return set(session.scalars(statement))
+
+
+def _insert_do_not_contact(session: Session, prospect_ids: list[int], values: dict[str, Any]) -> list[int]:
+    """Inserts do-not-contact rows; returns the ids actually inserted. On PostgreSQL two bulk changes may mark the
+    same prospect at once: the second one finds the row there and leaves it, as for any prospect already marked."""
+    rows = [{"prospect_id": pid, **values} for pid in prospect_ids]
+    if session.get_bind().dialect.name == "postgresql":
+        inserted = bulk_insert(session, DoNotContact.__table__, rows, ignore_duplicates=True, returning=("prospect_id",))
+        return sorted(pid for (pid,) in inserted)
+    bulk_insert(session, DoNotContact.__table__, rows)
+    return prospect_ids
 
 
 def _lock_one(session: Session, prospect_id: int, expected_version: int | None) -> Prospect:
@@ -547,9 +575,89 @@ def _lock_one(session: Session, prospect_id: int, expected_version: int | None) 
     prospect = session.scalar(statement)
     if prospect is None:
         raise ProspectNotFound()
-    if expected_version is not None and prospect.version != expected_version:
-        raise StaleProspect(prospect_id, prospect.version)
+    if expected_version is not None:
+        dnc = session.scalar(select(DoNotContact).where(DoNotContact.prospect_id == prospect_id)
+                             .execution_options(populate_existing=True))
+        current = prospect_version(prospect, dnc)
+        if current != expected_version:
+            raise StaleProspect(prospect_id, current)
     return prospect
+
+
+def lift_do_not_contact(
+    session: Session, prospect_id: int, *, actor: Actor, expected_version: int | None = None
+) -> ProspectDetails:
+    """Makes a prospect contactable again, when a colleague's do not contact was a mistake. A prospect's own
+    opt-out can never be lifted, nor can anyone's at a blocked domain."""
+    prospect = _lock_one(session, prospect_id, expected_version)
+    dnc = session.scalar(select(DoNotContact).where(DoNotContact.prospect_id == prospect_id)
+                         .execution_options(populate_existing=True))
+    if dnc is None:
+        return prospect_details(session, prospect_id)
+    name = f"{prospect.first_name} {prospect.last_name}".strip() or prospect.email
+    if dnc.reason == OWN_OPT_OUT:
+        raise NotAllowed(f"{name} opted out themselves: that can never be lifted.")
+    if session.get(BlockedDomain, prospect.email_domain) is not None:
+        raise NotAllowed(f"Everyone at {prospect.email_domain} is blocked, so {name} stays do not contact.")
+    before = _dnc_audit_state(dnc)
+    # The version must keep moving forward although the do-not-contact revision it included goes away.
+    prospect.version = prospect_version(prospect, dnc) + 1
+    prospect.updated_at = utcnow()
+    session.execute(delete(DoNotContact).where(DoNotContact.prospect_id == prospect_id))
+    record_audit(session, actor, "lift_do_not_contact", prospect_id=prospect_id, before=before,
+                 after=_dnc_audit_state(None))
+    session.flush()
+    session.expire_all()
+    return prospect_details(session, prospect_id)
+
+
+# -- domains --------------------------------------------------------------------------------------------------
+
+
+def normalise_domain(raw: str) -> str:
+    """"Acme.COM", "@acme.com" or "jane@acme.com" → "acme.com", validated as the domain of an address."""
+    text = raw.strip().lstrip("@")
+    if "@" in text:
+        text = text.rsplit("@", 1)[1]
+    try:
+        return email_domain(normalise_email(f"x@{text}"))
+    except InvalidEmail as error:
+        raise InvalidInput(f'"{raw.strip()}" is not an email domain: {error.reason}.') from None
+
+
+@dataclass(frozen=True)
+class DomainBlockResult:
+    domain: str
+    newly_blocked: bool
+    marked: int
+    already: int
+
+
+def block_domain(session: Session, domain: str, *, actor: Actor, note: str = "") -> DomainBlockResult:
+    """Nobody at `domain` is contacted again: every current prospect there becomes do not contact (announced in
+    one summary), and imports skip new addresses there."""
+    domain = normalise_domain(domain)
+    if len(note) > 2000:
+        raise InvalidInput("The note can be at most 2,000 characters long.")
+    inserted = insert_ignoring_duplicates(
+        session, BlockedDomain,
+        [{"domain": domain, "actor": actor.who, "channel": actor.channel, "note": note.strip(), "created_at": utcnow()}],
+        BlockedDomain.domain,
+    )
+    ids = list(session.scalars(select(Prospect.id).where(Prospect.email_domain == domain)))
+    result = _mark_do_not_contact(session, ids, reason="domain-blocked", actor=actor, note=note.strip(), notify=True)
+    record_audit(session, actor, "block_domain", after={"domain": domain, "marked": len(result.marked)})
+    return DomainBlockResult(domain, bool(inserted), len(result.marked), len(ids) - len(result.marked))
+
+
+def blocked_domains_among(session: Session, domains: Sequence[str]) -> set[str]:
+    if not domains:
+        return set()
+    return set(session.scalars(select(BlockedDomain.domain).where(among(session, BlockedDomain.domain, list(domains)))))
+
+
+def list_blocked_domains(session: Session) -> list[BlockedDomain]:
+    return list(session.scalars(select(BlockedDomain).order_by(BlockedDomain.domain)))
 
 
 # -- delete ---------------------------------------------------------------------------------------------------

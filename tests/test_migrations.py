@@ -16,4 +16,4 @@ def test_migrated_schema_matches_the_models(database):
 
 def test_upgrade_twice_changes_nothing(database):
     before, after = database.upgrade()
-    assert before == after == "0002"
+    assert before == after == "0003"

@@ -1,0 +1,342 @@
+"""Bulk unsubscribe requests: a member picks a rule, the exact set of prospects it matches is frozen, and a
+manager other than the requester approves or rejects it. Approval applies the whole set in one transaction,
+exactly once; prospects who became do not contact or were deleted meanwhile are skipped and counted.
+
+Nothing here knows about Slack: callers say who acts (an Actor) and show the results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, exists, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from storage.bulk import bulk_insert
+from storage.emails import InvalidEmail, normalise_email
+from storage.errors import InvalidInput, NotAllowed, NotFound
+from storage.models import (
+    Activity,
+    BulkRequest,
+    BulkRequestItem,
+    Campaign,
+    DoNotContact,
+    Membership,
+    Notification,
+    Prospect,
+    utcnow,
+)
+from storage.operations import (
+    USER_DNC_REASONS,
+    Actor,
+    campaign_settings,
+    mark_do_not_contact,
+    normalise_domain,
+    record_audit,
+)
+
+DEFAULT_TTL = dt.timedelta(days=7)
+SAMPLE_SIZE = 5
+MAX_DOMAINS = 50
+MAX_ADDRESSES = 1_000
+MAX_MIN_SENT = 1_000
+# What a rule means, as the reason the prospects end up with unless the requester chose another.
+DEFAULT_REASONS = {"no-engagement": "no-interest", "domains": "not-target", "addresses": "not-target"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    min_sent: int = 0
+    domains: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        if self.kind == "no-engagement":
+            return {"min_sent": self.min_sent}
+        if self.kind == "domains":
+            return {"domains": list(self.domains)}
+        return {"addresses": len(self.addresses)}
+
+
+def describe_rule(kind: str, parameters: dict[str, Any]) -> str:
+    """The rule in words, as the requester and the approver read it."""
+    if kind == "no-engagement":
+        sent = parameters.get("min_sent", 0)
+        return f"No opens and no replies after at least {sent} email{'s' if sent != 1 else ''} sent"
+    if kind == "domains":
+        domains = parameters.get("domains", [])
+        shown = ", ".join(domains[:10]) + (f" and {len(domains) - 10} more" if len(domains) > 10 else "")
+        return f"Everyone at {shown}"
+    count = parameters.get("addresses", 0)
+    return f"A pasted list of {count} address{'es' if count != 1 else ''}"
+
+
+SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def parse_rule(kind: str, *, min_sent: str | int | None = None, domains: str = "", addresses: str = "") -> Rule:
+    """A rule from what a person typed; InvalidInput says what to fix."""
+    if kind == "no-engagement":
+        text = str(min_sent if min_sent is not None else "").strip()
+        if not text.isdigit() or not 1 <= int(text) <= MAX_MIN_SENT:
+            raise InvalidInput(f"Say after how many emails sent, as a whole number from 1 to {MAX_MIN_SENT}.")
+        return Rule(kind, min_sent=int(text))
+    if kind == "domains":
+        found = [part for part in SEPARATORS.split(domains) if part]
+        if not found:
+            raise InvalidInput("List at least one email domain, such as acme.com.")
+        if len(found) > MAX_DOMAINS:
+            raise InvalidInput(f"List at most {MAX_DOMAINS} domains in one request.")
+        return Rule(kind, domains=tuple(sorted({normalise_domain(part) for part in found})))
+    if kind == "addresses":
+        found = [part for part in SEPARATORS.split(addresses) if part]
+        if not found:
+            raise InvalidInput("Paste at least one email address.")
+        if len(found) > MAX_ADDRESSES:
+            raise InvalidInput(f"Paste at most {MAX_ADDRESSES:,} addresses in one request.")
+        clean = set()
+        for part in found:
+            try:
+                clean.add(normalise_email(part))
+            except InvalidEmail as error:
+                raise InvalidInput(f'"{part[:100]}" is not a valid email address: {error.reason}.') from None
+        return Rule(kind, addresses=tuple(sorted(clean)))
+    raise InvalidInput("Choose a rule: no engagement, email domains, or a list of addresses.")
+
+
+def _matching(campaign_id: int, rule: Rule) -> Select[Any]:
+    """The ids of the campaign's prospects that `rule` matches and that are not do not contact yet."""
+    statement = select(Membership.prospect_id).where(
+        Membership.campaign_id == campaign_id,
+        ~exists().where(DoNotContact.prospect_id == Membership.prospect_id),
+    )
+    if rule.kind == "no-engagement":
+        sent_enough = (
+            select(Activity.prospect_id)
+            .where(Activity.campaign_id == campaign_id, Activity.kind == "sent")
+            .group_by(Activity.prospect_id)
+            .having(func.count() >= rule.min_sent)
+        )
+        engaged = exists().where(Activity.campaign_id == campaign_id, Activity.kind.in_(("opened", "replied")),
+                                 Activity.prospect_id == Membership.prospect_id)
+        return statement.where(Membership.prospect_id.in_(sent_enough), ~engaged)
+    matched = select(Prospect.id)
+    if rule.kind == "domains":
+        matched = matched.where(Prospect.email_domain.in_(rule.domains))
+    else:
+        matched = matched.where(Prospect.email.in_(rule.addresses))
+    return statement.where(Membership.prospect_id.in_(matched))
+
+
+@dataclass(frozen=True)
+class SampleProspect:
+    id: int
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    campaign_id: int
+    campaign_name: str
+    rule: Rule
+    count: int
+    sample: list[SampleProspect]
+    # For a pasted list: how many of the addresses are not in the campaign, or are do not contact already.
+    not_matched: int = 0
+
+
+def preview(session: Session, campaign_id: int, rule: Rule) -> Preview:
+    """How many prospects the rule would take out of the campaign now, and a few of them."""
+    settings = campaign_settings(session, campaign_id)
+    ids = _matching(campaign_id, rule).subquery()
+    count = session.scalar(select(func.count()).select_from(ids)) or 0
+    sample = _sample(session, select(ids.c.prospect_id))
+    not_matched = len(rule.addresses) - count if rule.kind == "addresses" else 0
+    return Preview(campaign_id, settings.name, rule, count, sample, not_matched)
+
+
+def _sample(session: Session, ids: Select[Any]) -> list[SampleProspect]:
+    rows = session.execute(
+        select(Prospect.id, Prospect.email, Prospect.first_name, Prospect.last_name)
+        .where(Prospect.id.in_(ids)).order_by(Prospect.id).limit(SAMPLE_SIZE)
+    )
+    return [SampleProspect(pid, email, f"{first} {last}".strip()) for pid, email, first, last in rows]
+
+
+def create_request(
+    session: Session, campaign_id: int, rule: Rule, *, actor: Actor, note: str = "", reason: str | None = None,
+    ttl: dt.timedelta = DEFAULT_TTL,
+) -> int:
+    """Freezes the prospects the rule matches now into a pending request; nothing else changes until a manager
+    approves it. Returns the request's id."""
+    reason = reason or DEFAULT_REASONS[rule.kind]
+    if reason not in USER_DNC_REASONS:
+        raise InvalidInput(f"Unknown reason \"{reason}\": choose one of {', '.join(USER_DNC_REASONS)}.")
+    note = note.strip()
+    if len(note) > 2000:
+        raise InvalidInput("The note can be at most 2,000 characters long.")
+    if reason == "other" and not note:
+        raise InvalidInput('The reason "other" needs a note saying why.')
+    settings = campaign_settings(session, campaign_id)
+    now = utcnow()
+    request_id = session.scalar(
+        insert(BulkRequest).returning(BulkRequest.id),
+        [{"campaign_id": campaign_id, "rule": rule.kind, "parameters": rule.parameters, "reason": reason,
+          "note": note, "requested_by": actor.who, "requested_at": now, "expires_at": now + ttl,
+          "prospect_count": 0, "status": "pending", "applied_count": 0, "skipped_count": 0,
+          "message_channel": "", "message_ts": ""}],
+    )
+    ids = _matching(campaign_id, rule).subquery()
+    session.execute(insert(BulkRequestItem).from_select(["request_id", "prospect_id"],
+                                                        select(request_id, ids.c.prospect_id)))
+    # Counted, not taken from the row count: psycopg reports -1 for some INSERT ... SELECT statements.
+    frozen = session.scalar(select(func.count()).where(BulkRequestItem.request_id == request_id)) or 0
+    if not frozen:
+        raise InvalidInput(f"No prospect in {settings.name} matches this rule any more (or they are all do not "
+                           "contact already): there is nothing to request.")
+    session.execute(update(BulkRequest).where(BulkRequest.id == request_id).values(prospect_count=frozen))
+    record_audit(session, actor, "bulk.request", campaign_id=campaign_id,
+                 after={"request_id": request_id, "rule": rule.kind, "prospects": frozen})
+    return request_id
+
+
+@dataclass(frozen=True)
+class RequestView:
+    id: int
+    campaign_id: int
+    campaign_name: str
+    rule: str
+    rule_text: str
+    reason: str
+    note: str
+    requested_by: str
+    requested_at: dt.datetime
+    expires_at: dt.datetime
+    prospect_count: int
+    status: str
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    applied_count: int
+    skipped_count: int
+    message_channel: str
+    message_ts: str
+    sample: list[SampleProspect]
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == "pending"
+
+
+def request_view(session: Session, request_id: int) -> RequestView:
+    row = session.execute(
+        select(BulkRequest, Campaign.name).join(Campaign, Campaign.id == BulkRequest.campaign_id)
+        .where(BulkRequest.id == request_id)
+    ).first()
+    if row is None:
+        raise NotFound("This request no longer exists: its campaign may have been removed.")
+    request, campaign_name = row
+    sample = _sample(session, select(BulkRequestItem.prospect_id).where(BulkRequestItem.request_id == request_id))
+    return RequestView(
+        request.id, request.campaign_id, campaign_name, request.rule,
+        describe_rule(request.rule, request.parameters or {}), request.reason, request.note, request.requested_by,
+        request.requested_at, request.expires_at, request.prospect_count, request.status, request.decided_by,
+        request.decided_at, request.applied_count, request.skipped_count, request.message_channel,
+        request.message_ts, sample,
+    )
+
+
+def pending_requests(session: Session, *, now: dt.datetime | None = None, limit: int = 10) -> list[RequestView]:
+    now = now or utcnow()
+    ids = session.scalars(
+        select(BulkRequest.id).where(BulkRequest.status == "pending", BulkRequest.expires_at > now)
+        .order_by(BulkRequest.requested_at, BulkRequest.id).limit(limit)
+    )
+    return [request_view(session, request_id) for request_id in list(ids)]
+
+
+def record_message(session: Session, request_id: int, *, channel: str, ts: str) -> None:
+    """Where the approval message was posted, so that the decision can update it in place."""
+    session.execute(update(BulkRequest).where(BulkRequest.id == request_id)
+                    .values(message_channel=channel, message_ts=ts))
+
+
+class AlreadyDecided(NotAllowed):
+    def __init__(self, request: RequestView) -> None:
+        super().__init__(f"This request was already {request.status}.")
+        self.request = request
+
+
+def decide(session: Session, request_id: int, *, decider: Actor, approve: bool,
+           now: dt.datetime | None = None) -> RequestView:
+    """Approves or rejects a pending request, once. Two managers deciding at the same moment are serialised on
+    the request's row: the second one finds it decided and gets AlreadyDecided. A request past its expiry is
+    marked expired instead and changes nothing else. The caller checks that `decider` is a manager."""
+    now = now or utcnow()
+    statement = select(BulkRequest).where(BulkRequest.id == request_id).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    request = session.scalar(statement)
+    if request is None:
+        raise NotFound("This request no longer exists: its campaign may have been removed.")
+    if request.status != "pending":
+        raise AlreadyDecided(request_view(session, request_id))
+    if request.requested_by == decider.who:
+        raise NotAllowed("You asked for this change yourself, so another manager must approve or reject it.")
+    if request.expires_at <= now:
+        _expire(session, request, now)
+        return request_view(session, request_id)
+    request.decided_by, request.decided_at = decider.who, now
+    if approve:
+        ids = list(session.scalars(select(BulkRequestItem.prospect_id).where(BulkRequestItem.request_id == request_id)))
+        note = f"Bulk request #{request_id}" + (f": {request.note}" if request.note else "")
+        result = mark_do_not_contact(session, ids, reason=request.reason, note=note[:2000],
+                                     actor=Actor(decider.who, "bulk"), notify=False)
+        applied = len(result.marked) + len(result.upgraded_to_own_opt_out)
+        request.status, request.applied_count, request.skipped_count = "approved", applied, len(ids) - applied
+        _enqueue_summary(session, request, applied, decider)
+    else:
+        request.status = "rejected"
+    record_audit(session, decider, f"bulk.{'approve' if approve else 'reject'}", campaign_id=request.campaign_id,
+                 after={"request_id": request_id, "applied": request.applied_count, "skipped": request.skipped_count})
+    session.flush()
+    return request_view(session, request_id)
+
+
+def _enqueue_summary(session: Session, request: BulkRequest, applied: int, decider: Actor) -> None:
+    """One message for the whole request, in its campaign's notification channel: never one per prospect."""
+    if not applied:
+        return
+    channel = session.scalar(select(Campaign.notify_channel).where(Campaign.id == request.campaign_id)) or ""
+    now = utcnow()
+    bulk_insert(session, Notification.__table__, [{
+        "created_at": now, "prospect_id": None, "prospect_count": applied, "channel": channel,
+        "campaign_ids": [request.campaign_id], "reason": request.reason, "via": "bulk", "actor": decider.who,
+        "attempts": 0, "next_attempt_at": now, "last_error": "",
+    }])
+
+
+def _expire(session: Session, request: BulkRequest, now: dt.datetime) -> None:
+    request.status, request.decided_at = "expired", now
+    record_audit(session, Actor("system:expiry", "bulk"), "bulk.expire", campaign_id=request.campaign_id,
+                 after={"request_id": request.id})
+    session.flush()
+
+
+def expire_due(session: Session, *, now: dt.datetime | None = None, limit: int = 100) -> list[RequestView]:
+    """Marks pending requests past their expiry as expired; returns them, for their messages to be updated."""
+    now = now or utcnow()
+    statement = (select(BulkRequest).where(BulkRequest.status == "pending", BulkRequest.expires_at <= now)
+                 .order_by(BulkRequest.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    expired = []
+    for request in session.scalars(statement).all():
+        _expire(session, request, now)
+        expired.append(request.id)
+    return [request_view(session, request_id) for request_id in expired]
