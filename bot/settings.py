@@ -31,6 +31,14 @@ class Settings:
     slack_signing_secret: str = ""
     slack_api_url: str = DEFAULT_SLACK_API_URL
     slack_notify_channel: str = ""
+    # Roles: Slack user group handles or ids (S…). Without a member group every full member of the workspace is
+    # a member; without a manager group, workspace admins and owners are managers.
+    slack_manager_group: str = ""
+    slack_member_group: str = ""
+    slack_approvals_channel: str = ""
+    bulk_request_ttl_days: int = 7
+    members_can_delete: bool = False
+    role_cache_seconds: float = 60.0
     public_base_url: str = ""
     smtp_host: str = ""
     smtp_port: int = 587
@@ -68,14 +76,39 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
         slack_notify_channel=env.get("SLACK_NOTIFY_CHANNEL", "").strip(),
+        slack_manager_group=env.get("SLACK_MANAGER_GROUP", "").strip().lstrip("@"),
+        slack_member_group=env.get("SLACK_MEMBER_GROUP", "").strip().lstrip("@"),
+        slack_approvals_channel=env.get("SLACK_APPROVALS_CHANNEL", "").strip().lstrip("#"),
+        bulk_request_ttl_days=_whole_number(env, "BULK_REQUEST_TTL_DAYS", 7, low=1, high=365),
+        members_can_delete=_flag(env, "MEMBERS_CAN_DELETE", False),
         public_base_url=env.get("PUBLIC_BASE_URL", "").strip().rstrip("/"),
         smtp_host=env.get("SMTP_HOST", "").strip(),
         smtp_port=_port(env.get("SMTP_PORT", "").strip() or "587"),
         smtp_user=env.get("SMTP_USER", "").strip(),
         smtp_password=env.get("SMTP_PASSWORD", ""),
-        smtp_starttls=env.get("SMTP_STARTTLS", "true").strip().lower() not in ("0", "false", "no", "off"),
+        smtp_starttls=_flag(env, "SMTP_STARTTLS", True),
         mail_from=env.get("MAIL_FROM", "").strip(),
     )
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f'{name} must be true or false, not "{value}".')
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise ConfigurationError(f'{name} must be a whole number from {low} to {high}, not "{value}".')
+    return int(value)
 
 
 def _port(value: str) -> int:

@@ -176,6 +176,8 @@ class DoNotContact(Base):
 
     __tablename__ = "do_not_contact"
     __table_args__ = (
+        # The latest opt-outs, for App Home.
+        Index("ix_do_not_contact_reason_created_at", "reason", "created_at"),
         CheckConstraint(
             "reason IN ('requested', 'not-target', 'no-interest', 'other', 'domain-blocked')", name="reason"
         ),
@@ -209,7 +211,11 @@ class AuditEntry(Base):
     """Append-only. Names prospects by id only, so a delete leaves no address or name behind."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_prospect_id", "prospect_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_prospect_id", "prospect_id"),
+        # A person's own recent actions, for their App Home.
+        Index("ix_audit_log_actor", "actor", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,6 +16,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("do_not_contact") as batch_op:
         batch_op.add_column(sa.Column("revision", sa.Integer(), nullable=False, server_default="1"))
+    op.create_index("ix_do_not_contact_reason_created_at", "do_not_contact", ["reason", "created_at"])
+    op.create_index("ix_audit_log_actor", "audit_log", ["actor", "id"])
     with op.batch_alter_table("activities") as batch_op:
         batch_op.drop_index("ix_activities_campaign_kind")
         batch_op.create_index("ix_activities_campaign_kind", ["campaign_id", "kind", "prospect_id"], unique=False)
@@ -83,5 +85,7 @@ def downgrade() -> None:
     with op.batch_alter_table("activities") as batch_op:
         batch_op.drop_index("ix_activities_campaign_kind")
         batch_op.create_index("ix_activities_campaign_kind", ["campaign_id", "kind"], unique=False)
+    op.drop_index("ix_audit_log_actor", table_name="audit_log")
+    op.drop_index("ix_do_not_contact_reason_created_at", table_name="do_not_contact")
     with op.batch_alter_table("do_not_contact") as batch_op:
         batch_op.drop_column("revision")
