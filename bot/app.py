@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from slack_bolt import App, BoltResponse
@@ -10,6 +11,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from bot.settings import Settings
 from handlers import register_listeners
+from handlers.access import RoleDirectory
 from handlers.context import Services
 from storage.db import Database
 
@@ -34,7 +36,13 @@ def create_app(settings: Settings, database: Database, *, socket_mode: bool = Fa
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
-    register_listeners(app, Services(database=database, secret_key=settings.secret_key))
+    directory = RoleDirectory(database, client, manager_group=settings.slack_manager_group,
+                              member_group=settings.slack_member_group, cache_seconds=settings.role_cache_seconds)
+    register_listeners(app, Services(
+        database=database, secret_key=settings.secret_key, roles=directory,
+        approvals_channel=settings.slack_approvals_channel,
+        request_ttl=dt.timedelta(days=settings.bulk_request_ttl_days), members_can_delete=settings.members_can_delete,
+    ))
 
     @app.error
     def log_unexpected(error: Exception, body: dict) -> BoltResponse:  # type: ignore[type-arg]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
+from handlers.access import RoleDirectory
 from storage.db import Database
 
 
@@ -11,3 +13,8 @@ from storage.db import Database
 class Services:
     database: Database
     secret_key: bytes
+    roles: RoleDirectory
+    # Where bulk requests wait for a manager; empty: only in managers' App Home.
+    approvals_channel: str = ""
+    request_ttl: dt.timedelta = dt.timedelta(days=7)
+    members_can_delete: bool = False

@@ -18,6 +18,17 @@ from urllib.parse import parse_qs
 
 TEAM_ID = "T0TEAM"
 BOT_USER_ID = "U0BOT"
+# The workspace's people, as users.info describes them. Anyone else is an ordinary full member.
+MEMBER, OTHER_MEMBER = "U0ALICE", "U0BOB"
+MANAGER, OTHER_MANAGER = "U0BOSS", "U0BOSS2"  # workspace admins: managers when no manager group is set
+GUEST = "U0GUEST"
+OUTSIDER = "U0STRANGER"  # from another workspace, e.g. through a Slack Connect channel
+PEOPLE = {
+    MANAGER: {"is_admin": True},
+    OTHER_MANAGER: {"is_owner": True},
+    GUEST: {"is_restricted": True},
+    OUTSIDER: {"team_id": "T0OTHER"},
+}
 
 
 @dataclass
@@ -44,6 +55,9 @@ class FakeSlack:
         self._scripts: dict[str, deque[Scripted]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._view_counter = 0
+        self.people: dict[str, dict[str, Any]] = {user: dict(facts) for user, facts in PEOPLE.items()}
+        # What usergroups.list answers: [{"id": "S…", "handle": "…", "name": "…", "users": [...]}].
+        self.usergroups: list[dict[str, Any]] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -97,6 +111,15 @@ class FakeSlack:
                 return self._scripts[method].popleft()
             self._view_counter += 1
             counter = self._view_counter
+        if method == "users.info":
+            user = args.get("user", "")
+            facts = {"id": user, "team_id": TEAM_ID, "name": user.lower(), "deleted": False, "is_bot": False,
+                     "is_admin": False, "is_owner": False, "is_restricted": False, "is_ultra_restricted": False}
+            return Scripted(body={"ok": True, "user": {**facts, **self.people.get(user, {})}})
+        if method == "usergroups.list":
+            return Scripted(body={"ok": True, "usergroups": self.usergroups})
+        if method == "chat.update":
+            return Scripted(body={"ok": True, "channel": args.get("channel"), "ts": args.get("ts")})
         if method == "auth.test":
             return Scripted(body={"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "prospectbot",
                                   "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "B0BOT"})

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from storage import operations as ops
 from storage.models import AuditEntry, DoNotContact, Prospect
 from tests import factories
+from tests.fake_slack import MANAGER, MEMBER
 from tests.slack_driver import texts
 
 
@@ -20,19 +21,19 @@ def jane(database):
     return {"campaign": campaign, "id": prospect}
 
 
-def open_edit(slack, fake_slack, jane):
+def open_edit(slack, fake_slack, jane, user=MEMBER):
     """The user's path to the Edit modal: /prospect → campaign → type-ahead → profile → Edit prospect."""
-    slack.command("")
+    slack.command("", user=user)
     fake_slack.wait_for("views.open")
-    slack.click(fake_slack.views_shown()[-1], "find.campaign",
+    slack.click(fake_slack.views_shown()[-1], "find.campaign", user=user,
                 selected={"text": {"type": "plain_text", "text": "Q4 Outreach"}, "value": str(jane["campaign"])})
     fake_slack.wait_for("views.update")
     find_view = fake_slack.views_shown()[-1]
-    [choice] = slack.options(find_view, "find.prospect", "jane").json["options"]
-    slack.click(find_view, "find.prospect", selected=choice)
+    [choice] = slack.options(find_view, "find.prospect", "jane", user=user).json["options"]
+    slack.click(find_view, "find.prospect", selected=choice, user=user)
     fake_slack.wait_for("views.push")
     profile = fake_slack.views_shown()[-1]
-    slack.click(profile, "profile.edit")
+    slack.click(profile, "profile.edit", user=user)
     fake_slack.wait_for("views.push", 2)
     edit = fake_slack.views_shown()[-1]
     edit["previous_view_id"] = profile["id"]
@@ -54,8 +55,8 @@ def test_do_not_contact_journey(slack, fake_slack, database, jane):
     assert edit["title"]["text"] == "Edit prospect" and edit["submit"]["text"] == "Save changes"
     shown = texts(edit)
     assert "Recommended." in shown and "may be emailed again" in shown and "Do not contact is the recommended option" in shown
-    [delete_button] = [b for b in edit["blocks"] if b.get("block_id") == "delete"][0]["elements"]
-    assert delete_button["style"] == "danger" and delete_button["confirm"]["style"] == "danger"
+    # Members may mark do not contact; deleting is for managers.
+    assert "Only managers can delete prospects." in shown and "edit.delete" not in shown
 
     reply = slack.submit(edit, reason("no-interest", "Said no twice"))
     assert reply.status == 200
@@ -109,10 +110,12 @@ def test_saving_a_prospect_deleted_a_second_ago(slack, fake_slack, database, jan
 
 
 def test_delete_and_block_reimport(slack, fake_slack, database, jane, secret_key):
-    profile, edit = open_edit(slack, fake_slack, jane)
+    profile, edit = open_edit(slack, fake_slack, jane, user=MANAGER)
+    [delete_button] = [b for b in edit["blocks"] if b.get("block_id") == "delete"][0]["elements"]
+    assert delete_button["style"] == "danger" and delete_button["confirm"]["style"] == "danger"
     state = {"delete_options": {"block_reimport": {"type": "checkboxes",
                                                    "selected_options": [{"value": "block-reimport"}]}}}
-    slack.click(edit, "edit.delete", state=state)
+    slack.click(edit, "edit.delete", state=state, user=MANAGER)
     updates = fake_slack.wait_for("views.update", 3)
     assert updates[-2]["view_id"] == edit["id"]
     assert "*Jane Doe* was deleted. Their address stays blocked from future imports." in texts(updates[-2]["view"])
@@ -121,13 +124,13 @@ def test_delete_and_block_reimport(slack, fake_slack, database, jane, secret_key
         assert session.get(Prospect, jane["id"]) is None
         assert ops.is_address_suppressed(session, "jane@acme.com", secret_key=secret_key)
         audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "delete")).one()
-    assert audit.actor == "slack:U0ALICE" and audit.after["reimport_blocked"] is True
+    assert audit.actor == f"slack:{MANAGER}" and audit.after["reimport_blocked"] is True
     assert "was deleted" in fake_slack.wait_for("chat.postMessage")[0]["text"]
 
 
 def test_plain_delete_warns_that_they_may_come_back(slack, fake_slack, database, jane, secret_key):
-    _, edit = open_edit(slack, fake_slack, jane)
-    slack.click(edit, "edit.delete")
+    _, edit = open_edit(slack, fake_slack, jane, user=MANAGER)
+    slack.click(edit, "edit.delete", user=MANAGER)
     updates = fake_slack.wait_for("views.update", 3)
     assert "they will come back as a new contact and may be emailed again" in texts(updates[-2]["view"])
     with database.snapshot() as session:
@@ -138,9 +141,9 @@ def test_plain_delete_warns_that_they_may_come_back(slack, fake_slack, database,
 def test_own_opt_out_can_not_be_edited_and_survives_delete(slack, fake_slack, database, jane, secret_key):
     with database.transaction() as session:
         ops.mark_do_not_contact(session, [jane["id"]], reason="requested", actor=ops.Actor("link", "unsubscribe-link"))
-    _, edit = open_edit(slack, fake_slack, jane)
+    _, edit = open_edit(slack, fake_slack, jane, user=MANAGER)
     assert "submit" not in edit and "opted out themselves. That can not be changed or undone." in texts(edit)
-    slack.click(edit, "edit.delete")
+    slack.click(edit, "edit.delete", user=MANAGER)
     updates = fake_slack.wait_for("views.update", 3)
     assert "stays blocked from future imports because they had opted out themselves" in texts(updates[-2]["view"])
     with database.snapshot() as session:
@@ -148,10 +151,10 @@ def test_own_opt_out_can_not_be_edited_and_survives_delete(slack, fake_slack, da
 
 
 def test_delete_after_a_colleagues_change_deletes_nothing(slack, fake_slack, database, jane, slack_actor):
-    _, edit = open_edit(slack, fake_slack, jane)
+    _, edit = open_edit(slack, fake_slack, jane, user=MANAGER)
     with database.transaction() as session:
         ops.mark_do_not_contact(session, [jane["id"]], reason="no-interest", actor=slack_actor)
-    slack.click(edit, "edit.delete")
+    slack.click(edit, "edit.delete", user=MANAGER)
     updates = fake_slack.wait_for("views.update", 2)
     assert "nothing was deleted" in texts(updates[-1]["view"])
     with database.snapshot() as session:

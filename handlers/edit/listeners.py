@@ -13,6 +13,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from handlers import payloads
+from handlers.access import MANAGER, MEMBER, gate
 from handlers.blocks import REASON_LABELS, escape
 from handlers.context import Services
 from handlers.edit.views import (
@@ -99,7 +100,7 @@ def register(app: App, services: Services) -> None:
                 log.warning("could not refresh the profile under a saved edit", exc_info=True)
         client.chat_postMessage(channel=body["user"]["id"], text=outcome["text"])
 
-    app.view("edit")(ack=save_changes, lazy=[confirm_saved])
+    app.view("edit", middleware=[gate(services.roles)])(ack=save_changes, lazy=[confirm_saved])
 
     def acknowledge(ack: Ack) -> None:
         ack()
@@ -137,7 +138,55 @@ def register(app: App, services: Services) -> None:
                 client.views_update(view_id=previous, view=build_notice_modal("Prospect deleted", message, close="Back"))
             client.chat_postMessage(channel=body["user"]["id"], text=message)
 
-    app.action("edit.delete")(ack=acknowledge, lazy=[delete_prospect])
+    delete_role = MEMBER if services.members_can_delete else MANAGER
+    app.action("edit.delete", middleware=[gate(services.roles, delete_role, what="delete prospects")])(
+        ack=acknowledge, lazy=[delete_prospect])
+
+    def lift(body: dict[str, Any], client: WebClient) -> None:
+        view = body["view"]
+        try:
+            data = payloads.decode(body["actions"][0].get("value"))
+            prospect_id = payloads.identifier(data, "p")
+            with database.transaction() as session:
+                details = ops.lift_do_not_contact(session, prospect_id, actor=slack_actor(body),
+                                                  expected_version=payloads.identifier(data, "v"))
+            name = escape(details.full_name or details.email)
+            outcome = build_profile_modal(details, campaign_id=payloads.identifier(data, "c", required=False),
+                                          banner=f":leftwards_arrow_with_hook: *{name}* can be contacted again.")
+        except StaleProspect as stale:
+            outcome = _current_profile(stale.prospect_id, CHANGED.replace("nothing was saved", "nothing was lifted"))
+        except ProspectNotFound:
+            outcome = build_notice_modal("Prospect deleted", GONE)
+        except Exception as error:  # noqa: BLE001
+            outcome = build_notice_modal("Edit prospect", f":warning: {user_message(error)}")
+        client.views_update(view_id=view["id"], hash=view.get("hash"), view=outcome)
+
+    app.action("edit.lift", middleware=[gate(services.roles, MANAGER, what="lift a do not contact")])(
+        ack=acknowledge, lazy=[lift])
+
+    def block_domain(body: dict[str, Any], client: WebClient) -> None:
+        view = body["view"]
+        try:
+            data = payloads.decode(body["actions"][0].get("value"))
+            prospect_id = payloads.identifier(data, "p")
+            domain = payloads.text(data, "d", 255)
+            with database.transaction() as session:
+                result = ops.block_domain(session, domain, actor=slack_actor(body))
+                details = ops.prospect_details(session, prospect_id)
+            banner = (f":no_entry: Blocked *{escape(result.domain)}*: {result.marked:,} prospect"
+                      f"{'s are' if result.marked != 1 else ' is'} now do not contact"
+                      f"{f' ({result.already:,} already were)' if result.already else ''}. Imports skip new "
+                      "addresses there.")
+            outcome = build_profile_modal(details, campaign_id=payloads.identifier(data, "c", required=False),
+                                          banner=banner)
+        except ProspectNotFound:
+            outcome = build_notice_modal("Prospect deleted", GONE)
+        except Exception as error:  # noqa: BLE001
+            outcome = build_notice_modal("Edit prospect", f":warning: {user_message(error)}")
+        client.views_update(view_id=view["id"], hash=view.get("hash"), view=outcome)
+
+    app.action("edit.block_domain", middleware=[gate(services.roles, MANAGER, what="block a domain")])(
+        ack=acknowledge, lazy=[block_domain])
 
     def _current_profile(prospect_id: int, banner: str) -> dict[str, Any]:
         try:

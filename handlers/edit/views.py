@@ -20,7 +20,10 @@ def reimport_warning(name: str) -> str:
             "*Do not contact is the recommended option.*")
 
 
-def build_edit_modal(details: ProspectDetails, *, campaign_id: int | None = None) -> dict[str, Any]:
+def build_edit_modal(details: ProspectDetails, *, campaign_id: int | None = None, can_delete: bool = True,
+                     is_manager: bool = False) -> dict[str, Any]:
+    """`can_delete` and `is_manager` decide which of delete, lift and block domain are offered: the listeners
+    check the role again when they are used."""
     name = escape(details.full_name or details.email)
     dnc = details.do_not_contact
     own_opt_out = dnc is not None and dnc.reason == OWN_OPT_OUT
@@ -41,12 +44,24 @@ def build_edit_modal(details: ProspectDetails, *, campaign_id: int | None = None
                                   "request can replace that reason."))
         blocks.append({"type": "input", "block_id": REASON_BLOCK, "optional": True, "label": plain("Reason"),
                        "element": radio})
+        if dnc is not None and is_manager and not details.domain_blocked:
+            blocks.append({"type": "actions", "block_id": "lift", "elements": [button(
+                "Lift do not contact…", "edit.lift", {"p": details.id, "v": details.version, "c": campaign_id},
+                confirm=_confirm(f"Contact {details.full_name or 'them'} again?",
+                                 "They become contactable in every campaign they are in, from the next send.",
+                                 "Lift"))]})
         blocks.append({
             "type": "input", "block_id": NOTE_BLOCK, "optional": True, "label": plain("Note"),
             "hint": plain("Required for “Other”."),
             "element": {"type": "plain_text_input", "action_id": NOTE_ACTION, "multiline": True, "max_length": 2000},
         })
+    if is_manager:
+        blocks += _domain_blocks(details, campaign_id)
     blocks += [divider(), header("Delete"), section(reimport_warning(name))]
+    if not can_delete:
+        blocks.append(context(":lock: Only managers can delete prospects."))
+        return modal("Edit prospect", blocks, callback_id=CALLBACK_ID, submit=None if own_opt_out else "Save changes",
+                     close="Cancel", metadata={"p": details.id, "v": details.version, "c": campaign_id})
     if own_opt_out:
         blocks.append(context("Because they opted out themselves, their address stays blocked from future imports "
                               "even after a delete."))
@@ -69,6 +84,30 @@ def build_edit_modal(details: ProspectDetails, *, campaign_id: int | None = None
     submit = None if own_opt_out else "Save changes"
     return modal("Edit prospect", blocks, callback_id=CALLBACK_ID, submit=submit, close="Cancel",
                  metadata={"p": details.id, "v": details.version, "c": campaign_id})
+
+
+def _confirm(title: str, text: str, confirm: str, *, danger: bool = False) -> dict[str, Any]:
+    dialog = {"title": plain(title, 100), "text": plain(text, 300), "confirm": plain(confirm, 30),
+              "deny": plain("Cancel", 30)}
+    if danger:
+        dialog["style"] = "danger"
+    return dialog
+
+
+def _domain_blocks(details: ProspectDetails, campaign_id: int | None) -> list[Block]:
+    domain = escape(details.domain)
+    if details.domain_blocked:
+        return [context(f":no_entry: Everyone at *{domain}* is blocked.")]
+    return [
+        {"type": "section", "block_id": "block_domain",
+         "text": {"type": "mrkdwn", "text": f"*Block {domain}*\nThe whole company asked you to stop? Everyone at "
+                                           f"{domain} becomes do not contact, and imports skip new addresses there."},
+         "accessory": button(f"Block {details.domain}…", "edit.block_domain",
+                             {"p": details.id, "d": details.domain, "c": campaign_id},
+                             confirm=_confirm(f"Block everyone at {details.domain}?",
+                                              f"Every current prospect at {details.domain} becomes do not contact "
+                                              "and future imports skip the domain.", "Block", danger=True))},
+    ]
 
 
 def deleted_text(name: str, email: str, *, reimport_blocked: bool, because_opted_out: bool) -> str:

@@ -11,6 +11,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from handlers import payloads
+from handlers.access import gate
 from handlers.blocks import escape, option
 from handlers.context import Services
 from handlers.errors import user_message
@@ -27,6 +28,7 @@ HELP = ("*/prospect* opens “Find a prospect”: choose a campaign, then type a
 
 def register(app: App, services: Services) -> None:
     database = services.database
+    member = [gate(services.roles)]
 
     def acknowledge(ack: Ack) -> None:
         ack()
@@ -52,7 +54,7 @@ def register(app: App, services: Services) -> None:
         except Exception as error:  # noqa: BLE001 - every failure becomes a sentence for the user
             respond(response_type="ephemeral", text=user_message(error))
 
-    app.command("/prospect")(ack=acknowledge, lazy=[find_command])
+    app.command("/prospect", middleware=member)(ack=acknowledge, lazy=[find_command])
 
     def campaign_options(ack: Ack, body: dict[str, Any]) -> None:
         try:
@@ -63,7 +65,7 @@ def register(app: App, services: Services) -> None:
             return
         ack(options=[option(name, str(campaign_id)) for campaign_id, name in found])
 
-    app.options("find.campaign")(campaign_options)
+    app.options("find.campaign", middleware=member)(campaign_options)
 
     def prospect_options(ack: Ack, body: dict[str, Any]) -> None:
         try:
@@ -77,13 +79,13 @@ def register(app: App, services: Services) -> None:
             return
         ack(options=[prospect_option(item) for item in page.items])
 
-    app.options("find.prospect")(prospect_options)
+    app.options("find.prospect", middleware=member)(prospect_options)
 
     def show_campaign(body: dict[str, Any], client: WebClient) -> None:
         value = body["actions"][0].get("selected_option", {}).get("value", "")
         _update_list(client, body, campaign_value=value, query="", offset=0)
 
-    app.action("find.campaign")(ack=acknowledge, lazy=[show_campaign])
+    app.action("find.campaign", middleware=member)(ack=acknowledge, lazy=[show_campaign])
 
     def turn_page(body: dict[str, Any], client: WebClient) -> None:
         try:
@@ -95,8 +97,8 @@ def register(app: App, services: Services) -> None:
             return
         _update_list(client, body, campaign_value=str(campaign_id or ""), query=query, offset=offset)
 
-    app.action("find.page.next")(ack=acknowledge, lazy=[turn_page])
-    app.action("find.page.previous")(ack=acknowledge, lazy=[turn_page])
+    app.action("find.page.next", middleware=member)(ack=acknowledge, lazy=[turn_page])
+    app.action("find.page.previous", middleware=member)(ack=acknowledge, lazy=[turn_page])
 
     def _update_list(client: WebClient, body: dict[str, Any], *, campaign_value: str, query: str, offset: int,
                      notice: str | None = None) -> None:
@@ -130,7 +132,7 @@ def register(app: App, services: Services) -> None:
             return
         _update_list(client, body, campaign_value=str(campaign_id), query="", offset=0, notice=notice)
 
-    app.action("find.notify_channel")(ack=acknowledge, lazy=[set_notify_channel])
+    app.action("find.notify_channel", middleware=member)(ack=acknowledge, lazy=[set_notify_channel])
 
     def open_selected_prospect(body: dict[str, Any], client: WebClient) -> None:
         value = body["actions"][0].get("selected_option", {}).get("value", "")
@@ -142,7 +144,7 @@ def register(app: App, services: Services) -> None:
             metadata = {"c": "stale"}  # open_profile turns it into "this screen is out of date"
         open_profile(client, database, body, prospect_value={"p": int(value), "c": metadata.get("c")})
 
-    app.action("find.prospect")(ack=acknowledge, lazy=[open_selected_prospect])
+    app.action("find.prospect", middleware=member)(ack=acknowledge, lazy=[open_selected_prospect])
 
     def open_listed_prospect(body: dict[str, Any], client: WebClient) -> None:
         try:
@@ -151,7 +153,7 @@ def register(app: App, services: Services) -> None:
             data = {}
         open_profile(client, database, body, prospect_value=data)
 
-    app.action("find.view")(ack=acknowledge, lazy=[open_listed_prospect])
+    app.action("find.view", middleware=member)(ack=acknowledge, lazy=[open_listed_prospect])
 
 
 def _update_view(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from handlers.access import gate
 from handlers.context import Services
 from handlers.find.views import build_find_modal
 from handlers.home.views import build_home
@@ -25,4 +26,4 @@ def register(app: App, services: Services) -> None:
     def open_find(body: dict[str, Any], client: WebClient) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=build_find_modal())
 
-    app.action("home.find")(ack=acknowledge, lazy=[open_find])
+    app.action("home.find", middleware=[gate(services.roles)])(ack=acknowledge, lazy=[open_find])

@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from handlers import payloads
+from handlers.access import gate
 from handlers.context import Services
 from handlers.errors import user_message
 from handlers.profile.views import build_notice_modal, build_profile_modal
@@ -28,4 +29,4 @@ def register(app: App, services: Services) -> None:
             view = build_notice_modal("Prospect", f":warning: {user_message(error)}")
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    app.action("notify.open_profile")(ack=acknowledge, lazy=[open_profile])
+    app.action("notify.open_profile", middleware=[gate(services.roles)])(ack=acknowledge, lazy=[open_profile])

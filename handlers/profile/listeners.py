@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from handlers import payloads
+from handlers.access import gate
 from handlers.context import Services
 from handlers.edit.views import build_edit_modal
 from handlers.errors import user_message
@@ -30,12 +31,14 @@ def register(app: App, services: Services) -> None:
             campaign_id = payloads.identifier(data, "c", required=False)
             with database.snapshot() as session:
                 details = ops.prospect_details(session, prospect_id)
-            view = build_edit_modal(details, campaign_id=campaign_id)
+            access = services.roles.access(body["user"]["id"])
+            view = build_edit_modal(details, campaign_id=campaign_id, is_manager=access.is_manager,
+                                    can_delete=access.is_manager or services.members_can_delete)
         except Exception as error:  # noqa: BLE001
             view = build_notice_modal("Edit prospect", f":warning: {user_message(error)}", close="Back")
         client.views_push(trigger_id=body["trigger_id"], view=view)
 
-    app.action("profile.edit")(ack=acknowledge, lazy=[edit_prospect])
+    app.action("profile.edit", middleware=[gate(services.roles)])(ack=acknowledge, lazy=[edit_prospect])
 
 
 def open_profile(client: WebClient, database: Database, body: dict[str, Any], *, prospect_value: dict[str, Any]) -> None:

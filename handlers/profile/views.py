@@ -49,12 +49,14 @@ def build_profile_modal(details: ProspectDetails, *, campaign_id: int | None = N
 
 def do_not_contact_text(details: ProspectDetails) -> str:
     dnc = details.do_not_contact
+    domain = (f"\n:no_entry: Everyone at *{escape(details.domain)}* is blocked: nobody there is contacted."
+              if details.domain_blocked else "")
     if dnc is None:
-        return ":white_check_mark: *Can be contacted*"
+        return ":white_check_mark: *Can be contacted*" + domain
     note = f"\n> {escape(dnc.note)}" if dnc.note else ""
     return (f":no_entry: *Do not contact* — {REASON_LABELS.get(dnc.reason, dnc.reason)}\n"
             f"By {who(dnc.actor)} via {CHANNEL_LABELS.get(dnc.channel, dnc.channel)} on {dnc.since:%Y-%m-%d %H:%M} UTC"
-            f"{note}")
+            f"{note}{domain}")
 
 
 def build_notice_modal(title: str, text: str, *, close: str = "Close") -> dict[str, Any]:
