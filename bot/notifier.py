@@ -7,18 +7,21 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from handlers.bulk.listeners import tell_requester, update_message
 from handlers.notifications.views import build_opt_out_message
-from storage import outbox
+from storage import bulk_requests, outbox
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
+EXPIRY_SWEEP_SECONDS = 60.0
 MAX_BACKOFF_SECONDS = 300.0
 # Slack errors that no retry will fix: the message is dropped with the reason recorded, not retried forever.
 PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
@@ -83,14 +86,29 @@ class Notifier:
             log.warning("notification %s was delivered after its claim ran out", pending.id)
         return 1
 
+    def expire_requests(self) -> int:
+        """Marks bulk requests past their expiry as expired, updates their approval messages and tells the
+        requesters. Any number of workers may sweep at once: each request is expired by one of them."""
+        with self.database.transaction() as session:
+            expired = bulk_requests.expire_due(session)
+        for request in expired:
+            update_message(self.client, request)
+            tell_requester(self.client, request)
+        return len(expired)
+
     def _failed(self, pending: outbox.PendingNotification, error: str, retry_in: float) -> None:
         log.info("notification %s not delivered (%s); retrying in %.0f s", pending.id, error, retry_in)
         with self.database.transaction() as session:
             outbox.mark_failed(session, pending.id, self.worker_id, error=error, retry_in=retry_in)
 
-    def run(self, stop: threading.Event, *, interval: float = POLL_SECONDS) -> None:
+    def run(self, stop: threading.Event, *, interval: float = POLL_SECONDS,
+            expiry_every: float = EXPIRY_SWEEP_SECONDS) -> None:
+        next_sweep = 0.0
         while not stop.is_set():
             try:
+                if time.monotonic() >= next_sweep:
+                    self.expire_requests()
+                    next_sweep = time.monotonic() + expiry_every
                 busy = self.deliver_due()
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
                 log.warning("notification worker could not reach the database; retrying", exc_info=True)

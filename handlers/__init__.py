@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from handlers.bulk import listeners as bulk_listeners
 from handlers.edit import listeners as edit_listeners
 from handlers.find import listeners as find_listeners
 from handlers.home import listeners as home_listeners
@@ -13,5 +14,6 @@ from handlers.context import Services
 
 
 def register_listeners(app: App, services: Services) -> None:
-    for feature in (find_listeners, profile_listeners, edit_listeners, home_listeners, notification_listeners):
+    for feature in (find_listeners, profile_listeners, edit_listeners, bulk_listeners, home_listeners,
+                    notification_listeners):
         feature.register(app, services)

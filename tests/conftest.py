@@ -17,6 +17,7 @@ from storage.operations import Actor
 
 TEST_SECRET_KEY = b"test-secret-key-0123456789-abcdefghijklmnop"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+APPROVALS_CHANNEL = "C0APPROVALS"
 
 
 @pytest.fixture(autouse=True)
@@ -118,7 +119,7 @@ def slack_settings(database_url, fake_slack):
 
     return Settings(database_url=database_url, secret_key=TEST_SECRET_KEY, slack_bot_token="xoxb-test-token",
                     slack_app_token="xapp-test-token", slack_signing_secret=SIGNING_SECRET,
-                    slack_api_url=fake_slack.api_url)
+                    slack_api_url=fake_slack.api_url, slack_approvals_channel=APPROVALS_CHANNEL)
 
 
 @pytest.fixture

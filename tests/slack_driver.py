@@ -108,6 +108,20 @@ class SlackDriver:
             "view": as_payload_view(view, state), "actions": [action],
         })
 
+    def click_message(self, message: dict[str, Any], action_id: str, *, user: str = "U0ALICE") -> Reply:
+        """A button in a channel message, as chat.postMessage sent it (channel, ts and blocks)."""
+        block_id, element = find_element({"blocks": message["blocks"]}, action_id)
+        action = {"type": element["type"], "action_id": action_id, "block_id": block_id,
+                  "value": element.get("value", ""), "action_ts": str(time.time())}
+        return self.interaction({
+            "type": "block_actions", "team": {"id": TEAM_ID, "domain": "acme"},
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID}, "api_app_id": "A0APP",
+            "trigger_id": f"trigger-{time.time_ns()}",
+            "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"]},
+            "channel": {"id": message["channel"]}, "message": {"ts": message["ts"], "blocks": message["blocks"]},
+            "response_url": f"{self.fake.api_url}response_url/{user}", "actions": [action],
+        })
+
     def options(self, view: dict[str, Any], action_id: str, typed: str, *, user: str = "U0ALICE") -> Reply:
         block_id, _ = find_element(view, action_id)
         return self.interaction({

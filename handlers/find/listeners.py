@@ -15,15 +15,19 @@ from handlers.access import gate
 from handlers.blocks import escape, option
 from handlers.context import Services
 from handlers.errors import user_message
+from handlers.bulk.views import build_bulk_form
 from handlers.find.views import PAGE_SIZE, build_find_modal, prospect_option
 from handlers.profile.listeners import open_profile
 from handlers.profile.views import build_profile_modal
 from storage import operations as ops
+from storage.db import Database
 
 
 TYPE_AHEAD_SIZE = 20
 HELP = ("*/prospect* opens “Find a prospect”: choose a campaign, then type a name, email or company, or browse the "
-        "list.\n*/prospect TEXT* searches every campaign: `/prospect jane`, `/prospect acme`, `/prospect jane@acme.com`.")
+        "list.\n*/prospect TEXT* searches every campaign: `/prospect jane`, `/prospect acme`, `/prospect jane@acme.com`."
+        "\n*/prospect bulk* asks a manager to take many prospects out of a campaign at once: those who never "
+        "opened or replied, everyone at some domains, or a list of addresses.")
 
 
 def register(app: App, services: Services) -> None:
@@ -37,6 +41,9 @@ def register(app: App, services: Services) -> None:
         text = " ".join((body.get("text") or "").split())[:200]
         if text.lower() in ("help", "?"):
             respond(response_type="ephemeral", text=HELP)
+            return
+        if text.lower() == "bulk":
+            client.views_open(trigger_id=body["trigger_id"], view=build_bulk_form())
             return
         try:
             if not text:
@@ -57,13 +64,7 @@ def register(app: App, services: Services) -> None:
     app.command("/prospect", middleware=member)(ack=acknowledge, lazy=[find_command])
 
     def campaign_options(ack: Ack, body: dict[str, Any]) -> None:
-        try:
-            with database.snapshot() as session:
-                found = ops.search_campaigns(session, body.get("value") or "", limit=50)
-        except Exception as error:  # noqa: BLE001
-            ack(options=[option(f"⚠ {user_message(error)}", "unavailable")])
-            return
-        ack(options=[option(name, str(campaign_id)) for campaign_id, name in found])
+        ack(options=campaign_choices(database, body.get("value") or ""))
 
     app.options("find.campaign", middleware=member)(campaign_options)
 
@@ -154,6 +155,16 @@ def register(app: App, services: Services) -> None:
         open_profile(client, database, body, prospect_value=data)
 
     app.action("find.view", middleware=member)(ack=acknowledge, lazy=[open_listed_prospect])
+
+
+def campaign_choices(database: Database, typed: str) -> list[dict[str, Any]]:
+    """The campaign type-ahead's options: campaigns whose name starts with what was typed."""
+    try:
+        with database.snapshot() as session:
+            found = ops.search_campaigns(session, typed, limit=50)
+    except Exception as error:  # noqa: BLE001
+        return [option(f"⚠ {user_message(error)}", "unavailable")]
+    return [option(name, str(campaign_id)) for campaign_id, name in found]
 
 
 def _update_view(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> None:

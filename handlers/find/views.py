@@ -53,6 +53,8 @@ def build_find_modal(
             channel_select["initial_conversation"] = notify_channel
         blocks.append({"type": "section", "block_id": "find_notify_channel",
                        "text": {"type": "mrkdwn", "text": "*Opt-out notifications*"}, "accessory": channel_select})
+        blocks.append({"type": "actions", "block_id": "find_bulk", "elements": [
+            button("Bulk unsubscribe…", "find.bulk", {"c": campaign[0]})]})
     if page is not None:
         blocks.append(divider())
         blocks += _list_blocks(page, campaign=campaign, query=query)

@@ -1,0 +1,247 @@
+"""Bulk unsubscribe requests from any member, and managers' decisions on them.
+
+The form's "Preview" answers in its acknowledgement (the count is one indexed query); "Request approval"
+freezes the set after acknowledging, since a large campaign's set takes longer than Slack waits. Deciding
+acknowledges at once and applies the request in a lazy listener, then updates the approval message in place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from handlers import payloads
+from handlers.access import MANAGER, gate
+from handlers.bulk.views import (
+    ADDRESSES_ACTION,
+    ADDRESSES_BLOCK,
+    CAMPAIGN_ACTION,
+    CAMPAIGN_BLOCK,
+    CONFIRM_CALLBACK,
+    DOMAINS_ACTION,
+    DOMAINS_BLOCK,
+    FORM_CALLBACK,
+    MIN_SENT_ACTION,
+    MIN_SENT_BLOCK,
+    NOTE_ACTION,
+    NOTE_BLOCK,
+    REASON_ACTION,
+    REASON_BLOCK,
+    RULE_ACTION,
+    RULE_BLOCK,
+    build_bulk_confirm,
+    build_bulk_form,
+    build_submitted,
+    decision_for_requester,
+    request_message,
+)
+from handlers.blocks import escape
+from handlers.context import Services
+from handlers.errors import user_message
+from handlers.find.listeners import campaign_choices
+from handlers.home.listeners import publish_home
+from handlers.profile.views import build_notice_modal
+from storage import bulk_requests as bulk
+from storage import operations as ops
+from storage.errors import InvalidInput, NotAllowed
+from storage.models import REQUEST_RULES
+
+log = logging.getLogger(__name__)
+
+RULE_FIELD = {"no-engagement": MIN_SENT_BLOCK, "domains": DOMAINS_BLOCK, "addresses": ADDRESSES_BLOCK}
+
+
+def register(app: App, services: Services) -> None:
+    database = services.database
+    member = [gate(services.roles)]
+    manager = [gate(services.roles, MANAGER, what="approve or reject bulk requests")]
+
+    def acknowledge(ack: Ack) -> None:
+        ack()
+
+    def open_from_find(body: dict[str, Any], client: WebClient) -> None:
+        try:
+            data = payloads.decode(body["actions"][0].get("value"))
+            with database.snapshot() as session:
+                settings = ops.campaign_settings(session, payloads.identifier(data, "c"))
+            view = build_bulk_form(campaign=(settings.id, settings.name))
+        except Exception as error:  # noqa: BLE001
+            view = build_notice_modal("Bulk unsubscribe", f":warning: {user_message(error)}", close="Back")
+        client.views_push(trigger_id=body["trigger_id"], view=view)
+
+    app.action("find.bulk", middleware=member)(ack=acknowledge, lazy=[open_from_find])
+
+    def campaign_options(ack: Ack, body: dict[str, Any]) -> None:
+        ack(options=campaign_choices(database, body.get("value") or ""))
+
+    app.options(CAMPAIGN_ACTION, middleware=member)(campaign_options)
+
+    def preview(ack: Ack, body: dict[str, Any]) -> None:
+        values = body["view"].get("state", {}).get("values", {})
+        campaign_value = _selected(values, CAMPAIGN_BLOCK, CAMPAIGN_ACTION)
+        kind = _selected(values, RULE_BLOCK, RULE_ACTION) or ""
+        if not campaign_value.isdigit():
+            ack(response_action="errors", errors={CAMPAIGN_BLOCK: "Choose a campaign."})
+            return
+        if kind not in REQUEST_RULES:
+            ack(response_action="errors", errors={RULE_BLOCK: "Choose who to take out of the campaign."})
+            return
+        try:
+            rule = bulk.parse_rule(kind, min_sent=_typed(values, MIN_SENT_BLOCK, MIN_SENT_ACTION),
+                                   domains=_typed(values, DOMAINS_BLOCK, DOMAINS_ACTION),
+                                   addresses=_typed(values, ADDRESSES_BLOCK, ADDRESSES_ACTION))
+        except InvalidInput as error:
+            ack(response_action="errors", errors={RULE_FIELD[kind]: str(error)})
+            return
+        try:
+            with database.snapshot() as session:
+                found = bulk.preview(session, int(campaign_value), rule)
+        except Exception as error:  # noqa: BLE001
+            ack(response_action="errors", errors={CAMPAIGN_BLOCK: user_message(error)})
+            return
+        if not found.count:
+            ack(response_action="errors", errors={RULE_FIELD[kind]: (
+                f"Nobody in {found.campaign_name} matches this (or they are all do not contact already).")})
+            return
+        metadata = {"c": found.campaign_id, "k": kind, "n": rule.min_sent, "d": list(rule.domains),
+                    "a": " ".join(rule.addresses)}
+        ack(response_action="push", view=build_bulk_confirm(found, metadata=metadata,
+                                                            ttl_days=services.request_ttl.days))
+
+    app.view(FORM_CALLBACK, middleware=member)(preview)
+
+    def accept_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        values = body["view"].get("state", {}).get("values", {})
+        reason = _selected(values, REASON_BLOCK, REASON_ACTION)
+        note = _typed(values, NOTE_BLOCK, NOTE_ACTION).strip()
+        if reason not in ops.USER_DNC_REASONS:
+            ack(response_action="errors", errors={REASON_BLOCK: "Choose a reason."})
+            return
+        if reason == "other" and not note:
+            ack(response_action="errors", errors={NOTE_BLOCK: "Say why in a note: it is required for “Other”."})
+            return
+        try:
+            data = payloads.decode(body["view"].get("private_metadata"))
+            campaign_id = payloads.identifier(data, "c")
+            kind = payloads.text(data, "k", 20)
+            domains = data.get("d") or []
+            if kind not in REQUEST_RULES or not isinstance(domains, list):
+                raise payloads.StalePayload()
+            rule = bulk.parse_rule(kind, min_sent=data.get("n"), domains=" ".join(map(str, domains)),
+                                   addresses=payloads.text(data, "a", 3000))
+        except (payloads.StalePayload, InvalidInput):
+            ack(response_action="update", view=build_notice_modal(
+                "Bulk unsubscribe", "This screen is out of date. Run /prospect bulk to start again."))
+            return
+        ack(response_action="update", view=build_notice_modal(
+            "Bulk unsubscribe", ":hourglass_flowing_sand: Keeping the list of prospects and asking a manager…"))
+        context["request"] = {"campaign_id": campaign_id, "rule": rule, "reason": reason, "note": note}
+
+    def create_request(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        wanted = context.get("request")
+        if not wanted:
+            return
+        user = body["user"]["id"]
+        view_id = body["view"]["id"]
+        try:
+            with database.transaction() as session:
+                request_id = bulk.create_request(session, wanted["campaign_id"], wanted["rule"],
+                                                 actor=ops.Actor(f"slack:{user}", "slack"), note=wanted["note"],
+                                                 reason=wanted["reason"], ttl=services.request_ttl)
+                request = bulk.request_view(session, request_id)
+        except Exception as error:  # noqa: BLE001 - nothing was kept
+            client.views_update(view_id=view_id, view=build_notice_modal(
+                "Bulk unsubscribe", f":warning: {user_message(error)} No request was made."))
+            return
+        posted_in = post_for_approval(client, request)
+        client.views_update(view_id=view_id, view=build_submitted(request, posted_in=posted_in))
+
+    app.view(CONFIRM_CALLBACK, middleware=member)(ack=accept_request, lazy=[create_request])
+
+    def post_for_approval(client: WebClient, request: bulk.RequestView) -> str:
+        """Posts the request in the approvals channel; returns the channel, or "" when it could not be."""
+        channel = services.approvals_channel
+        if not channel:
+            return ""
+        text, blocks = request_message(request)
+        try:
+            posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+            with database.transaction() as session:
+                bulk.record_message(session, request.id, channel=posted["channel"], ts=posted["ts"])
+        except Exception:  # noqa: BLE001 - the request is kept; managers also see it in App Home
+            log.warning("could not post bulk request %s to %s", request.id, channel, exc_info=True)
+            return ""
+        return channel
+
+    def decide(body: dict[str, Any], client: WebClient, respond: Respond, *, approve: bool) -> None:
+        user = body["user"]["id"]
+        from_home = (body.get("view") or {}).get("type") == "home"
+        try:
+            request_id = payloads.identifier(payloads.decode(body["actions"][0].get("value")), "r")
+            with database.transaction() as session:
+                request = bulk.decide(session, request_id, decider=ops.Actor(f"slack:{user}", "slack"),
+                                      approve=approve)
+        except bulk.AlreadyDecided as already:
+            request = already.request
+            tell(client, body, respond, f"Request #{request.id} was already {request.status}"
+                 + (f" by <@{request.decided_by.partition(':')[2]}>." if request.decided_by else "."))
+            update_message(client, request)
+        except Exception as error:  # noqa: BLE001 - NotAllowed (four eyes), gone, database down: nothing changed
+            tell(client, body, respond, user_message(error))
+        else:
+            update_message(client, request)
+            tell_requester(client, request)
+        if from_home:
+            publish_home(client, services, user)
+
+    def approve(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        decide(body, client, respond, approve=True)
+
+    def reject(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        decide(body, client, respond, approve=False)
+
+    app.action("approvals.approve", middleware=manager)(ack=acknowledge, lazy=[approve])
+    app.action("approvals.reject", middleware=manager)(ack=acknowledge, lazy=[reject])
+
+
+def update_message(client: WebClient, request: bulk.RequestView) -> None:
+    """The approval message shows the request as it is now: decided, by whom, with what outcome."""
+    if not (request.message_channel and request.message_ts):
+        return
+    text, blocks = request_message(request)
+    try:
+        client.chat_update(channel=request.message_channel, ts=request.message_ts, text=text, blocks=blocks)
+    except Exception:  # noqa: BLE001 - the decision is committed; the message catches up on the next update
+        log.warning("could not update the message of bulk request %s", request.id, exc_info=True)
+
+
+def tell_requester(client: WebClient, request: bulk.RequestView) -> None:
+    kind, _, user = request.requested_by.partition(":")
+    if kind != "slack" or not user:
+        return
+    try:
+        client.chat_postMessage(channel=user, text=decision_for_requester(request))
+    except Exception:  # noqa: BLE001
+        log.warning("could not tell %s about bulk request %s", user, request.id, exc_info=True)
+
+
+def tell(client: WebClient, body: dict[str, Any], respond: Respond, sentence: str) -> None:
+    """A private answer to whoever clicked: ephemeral under a channel message, a small modal in App Home."""
+    try:
+        if body.get("response_url"):
+            respond(text=sentence, response_type="ephemeral", replace_original=False)
+        else:
+            client.views_open(trigger_id=body["trigger_id"],
+                              view=build_notice_modal("Bulk request", f":information_source: {escape(sentence)}"))
+    except Exception:  # noqa: BLE001
+        log.warning("could not answer a decision click", exc_info=True)
+
+
+def _selected(values: dict[str, Any], block: str, action: str) -> str:
+    return (((values.get(block) or {}).get(action) or {}).get("selected_option") or {}).get("value") or ""
+
+
+def _typed(values: dict[str, Any], block: str, action: str) -> str:
+    return ((values.get(block) or {}).get(action) or {}).get("value") or ""
