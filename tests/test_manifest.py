@@ -26,5 +26,6 @@ def test_interactivity_options_home_and_socket_mode():
 
 
 def test_minimum_bot_scopes():
-    assert sorted(MANIFEST["oauth_config"]["scopes"]["bot"]) == ["chat:write", "chat:write.public", "commands"]
+    assert sorted(MANIFEST["oauth_config"]["scopes"]["bot"]) == [
+        "chat:write", "chat:write.public", "commands", "usergroups:read", "users:read"]
     assert len(MANIFEST["display_information"]["description"]) <= 140
