@@ -21,9 +21,12 @@ from bot.settings import ConfigurationError, Settings, load_settings, require_sl
 from storage.csv_source import ProspectCsv, SourceRow, UnreadableFile
 from storage.db import Database
 from storage.emails import InvalidEmail, normalise_email
-from storage.errors import ProspectbotError
+from storage.errors import NotFound, ProspectbotError
+from storage import bulk_requests
 from storage import operations as ops
+from storage import roles as role_grants
 from storage.importing import OUTCOMES, RowOutcome, import_prospects
+from storage.models import ROLES
 
 DEBUG_VARIABLE = "PROSPECTBOT_DEBUG"
 
@@ -264,11 +267,15 @@ def find(runtime: Runtime, query: str, campaign: str | None, page: int, per_page
         click.echo(f"More matches: add --page {page + 1}.")
 
 
-def _print_table(headers: list[str], rows: Iterable[list[str]]) -> None:
+def _print_table(headers: list[str], rows: Iterable[list[str]], *, full_last: bool = False) -> None:
+    """Columns cut at 40 characters; with `full_last` the last column is printed whole."""
     rows = list(rows)
     widths = [min(40, max(len(str(cell)) for cell in column)) for column in zip(headers, *rows)]
     for row in [headers, *rows]:
-        click.echo("  ".join(str(cell)[:40].ljust(width) for cell, width in zip(row, widths)).rstrip())
+        cells = [str(cell)[:40].ljust(width) for cell, width in zip(row, widths)]
+        if full_last:
+            cells[-1] = str(row[-1])
+        click.echo("  ".join(cells).rstrip())
 
 
 @cli.command()
@@ -304,14 +311,36 @@ def show(runtime: Runtime, email: str) -> None:
 @click.argument("emails", nargs=-1)
 @click.option("--file", "list_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A file of addresses: one per line, or a CSV with an email column.")
-@click.option("--reason", required=True, type=click.Choice(ops.USER_DNC_REASONS),
-              help="requested = the prospect asked; other needs --note.")
-@click.option("--note", default="", help="Why (required with --reason other).")
+@click.option("--reason", type=click.Choice(ops.USER_DNC_REASONS),
+              help="requested = the prospect asked; other needs --note. Required, except with --domain.")
+@click.option("--note", default="", help="Why (required with --reason other; optional with --domain).")
+@click.option("--domain", help="Block everyone at this email domain (acme.com) instead of listing addresses.")
+@click.option("--list-domains", is_flag=True, help="List the blocked domains.")
 @pass_runtime
-def dnc(runtime: Runtime, emails: tuple[str, ...], list_file: Path | None, reason: str, note: str) -> None:
+def dnc(runtime: Runtime, emails: tuple[str, ...], list_file: Path | None, reason: str | None, note: str,
+        domain: str | None, list_domains: bool) -> None:
     """Mark prospects do not contact: they stay in the database and are never emailed again.
 
-    An address that is not in the database yet is blocked from future imports instead."""
+    An address that is not in the database yet is blocked from future imports instead.
+
+    With --domain, everyone at that domain becomes do not contact (reason domain-blocked), the campaigns'
+    Slack channels are told, and future imports skip every address there. In Slack that is a manager's action."""
+    if list_domains:
+        if emails or list_file or domain is not None or reason or note:
+            raise click.UsageError("--list-domains goes alone.")
+        _print_blocked_domains(runtime)
+        return
+    if domain is not None:
+        if emails or list_file:
+            raise click.UsageError("Give either --domain or addresses (or --file), not both.")
+        if reason:
+            raise click.UsageError("--reason does not go with --domain: everyone there becomes do not contact with "
+                                   "the reason domain-blocked. Say why with --note instead.")
+        _block_domain(runtime, domain, note)
+        return
+    if reason is None:
+        raise click.UsageError(f"Missing option '--reason': choose {', '.join(ops.USER_DNC_REASONS)} "
+                               "(only --domain goes without one).")
     ops.validate_dnc_reason(reason, note)
     raw = list(emails) + (list(_addresses_in_file(list_file)) if list_file else [])
     if not raw:
@@ -344,6 +373,32 @@ def dnc(runtime: Runtime, emails: tuple[str, ...], list_file: Path | None, reaso
         parts.append(f"Not in the database, blocked from future imports: {', '.join(unknown[:10])}"
                      f"{f' and {len(unknown) - 10} more' if len(unknown) > 10 else ''}.")
     click.echo(" ".join(parts))
+
+
+def _block_domain(runtime: Runtime, domain: str, note: str) -> None:
+    with runtime.database().transaction() as session:
+        result = ops.block_domain(session, domain, actor=cli_actor(), note=note)
+    head = f"Blocked {result.domain}" if result.newly_blocked else f"{result.domain} was already blocked"
+    if result.marked:
+        verb = "is" if result.marked == 1 else "are"
+        already = f" ({result.already:,} already {'was' if result.already == 1 else 'were'})" if result.already else ""
+        what = f"{_count(result.marked, 'prospect')} {verb} now do not contact{already}"
+    elif result.already:
+        what = (f"the {_count(result.already, 'prospect')} there already "
+                f"{'was' if result.already == 1 else 'were'} do not contact")
+    else:
+        what = "no prospect there yet"
+    click.echo(f"{head}: {what}. Future imports skip addresses at {result.domain}.")
+
+
+def _print_blocked_domains(runtime: Runtime) -> None:
+    with runtime.database().snapshot() as session:
+        rows = [[b.domain, b.actor, f"{b.created_at:%Y-%m-%d %H:%M}", b.note]
+                for b in ops.list_blocked_domains(session)]
+    if not rows:
+        click.echo("No domain is blocked: block one with `prospectbot dnc --domain acme.com`.")
+        return
+    _print_table(["DOMAIN", "BLOCKED BY", "WHEN (UTC)", "NOTE"], rows, full_last=True)
 
 
 def _addresses_in_file(path: Path) -> Iterable[str]:
@@ -403,6 +458,232 @@ def delete(runtime: Runtime, email: str, block_reimport: bool, yes: bool) -> Non
         click.echo(f"Deleted {details.email}. The address stays blocked from future imports{why}.")
     else:
         click.echo(f"Deleted {details.email}. A later import of this address will add them back as a new contact.")
+
+
+# -- lift -----------------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@pass_runtime
+def lift(runtime: Runtime, email: str, yes: bool) -> None:
+    """Lift a do not contact that a colleague set by mistake: the prospect may be emailed again.
+
+    A prospect's own opt-out can never be lifted, nor can anyone's at a blocked domain. In Slack lifting is a
+    manager's action; whoever runs this command is trusted as one."""
+    database = runtime.database()
+    with database.snapshot() as session:
+        details = ops.prospect_details(session, ops.find_prospect_id(session, email))
+        domain_blocked = bool(ops.blocked_domains_among(session, [ops.normalise_domain(details.email)]))
+    dnc = details.do_not_contact
+    if dnc is None:
+        click.echo(f"{details.email} is not do not contact: nothing to lift.")
+        return
+    # A lift the storage layer refuses needs no confirmation: it says why, and nothing changes.
+    refused = dnc.reason == ops.OWN_OPT_OUT or domain_blocked
+    if not yes and not refused:
+        note = f" — {dnc.note}" if dnc.note else ""
+        click.echo(f"{details.full_name or details.email} <{details.email}>: do not contact since "
+                   f"{dnc.since:%Y-%m-%d}, {dnc.reason} ({dnc.channel}, by {dnc.actor}){note}.")
+        click.echo(f"Lifting it lets {_count(len(details.campaigns), 'campaign')} email them again.")
+        if not sys.stdin.isatty():
+            raise click.ClickException("Not lifted: confirm with --yes when not running in a terminal.")
+        click.confirm("Lift do not contact?", abort=True)
+    with database.transaction() as session:
+        ops.lift_do_not_contact(session, details.id, actor=cli_actor(), expected_version=details.version)
+    click.echo(f"Lifted do not contact for {details.email} (was: {dnc.reason}). They may be emailed again.")
+
+
+# -- roles ----------------------------------------------------------------------------------------------------
+
+ROLE_DELAY = "Slack picks this up within about a minute."
+
+
+@cli.group()
+def roles() -> None:
+    """Who may use prospectbot in Slack, on top of the Slack user groups in the settings.
+
+    Members find prospects, save do not contact and ask for bulk unsubscribes; managers also delete, lift,
+    block domains and approve bulk requests. USER_ID is the person's Slack member id (U…): in their Slack
+    profile, ⋮ → Copy member ID."""
+
+
+@roles.command("grant")
+@click.argument("role", type=click.Choice(ROLES))
+@click.argument("user_id")
+@pass_runtime
+def roles_grant(runtime: Runtime, role: str, user_id: str) -> None:
+    """Give a Slack user the role manager or member (replaces a role granted before)."""
+    user_id = role_grants.slack_user_id(user_id)
+    with runtime.database().transaction() as session:
+        previous = role_grants.grant_role(session, user_id, role, actor=cli_actor())
+    if previous == role:
+        click.echo(f"{user_id} was already a {role}: nothing changed.")
+        return
+    was = f" (was: {previous})" if previous else ""
+    click.echo(f"{user_id} is now a {role}{was}. {ROLE_DELAY}")
+
+
+@roles.command("revoke")
+@click.argument("user_id")
+@pass_runtime
+def roles_revoke(runtime: Runtime, user_id: str) -> None:
+    """Take back the role granted here. A role a Slack user group gives stays."""
+    user_id = role_grants.slack_user_id(user_id)
+    with runtime.database().transaction() as session:
+        previous = role_grants.revoke_role(session, user_id, actor=cli_actor())
+    if previous is None:
+        click.echo(f"{user_id} has no role granted here: nothing changed.")
+        return
+    click.echo(f"{user_id} no longer has the {previous} role granted here; a role from a Slack user group stays. "
+               f"{ROLE_DELAY}")
+
+
+@roles.command("list")
+@pass_runtime
+def roles_list(runtime: Runtime) -> None:
+    """The roles granted here, and which Slack user groups also give roles."""
+    with runtime.database().snapshot() as session:
+        rows = [[g.user_id, g.role, g.granted_by, f"{g.granted_at:%Y-%m-%d %H:%M}"]
+                for g in role_grants.list_grants(session)]
+    if rows:
+        _print_table(["USER", "ROLE", "GRANTED BY", "WHEN (UTC)"], rows)
+    else:
+        click.echo("No role is granted here yet: give one with `prospectbot roles grant manager U0123`.")
+    click.echo(_group_roles(runtime.settings))
+
+
+def _group_roles(settings: Settings) -> str:
+    """What the Slack side adds to the grants (see handlers/access.py)."""
+    # getattr: these settings are recent; the command must not break on a Settings without them.
+    manager_group = getattr(settings, "slack_manager_group", "")
+    member_group = getattr(settings, "slack_member_group", "")
+
+    def group(name: str) -> str:
+        return name if name[:1] == "S" and name.isupper() else f"@{name}"
+
+    managers = (f"the people in the Slack user group {group(manager_group)} are managers" if manager_group
+                else "workspace admins and owners are managers (SLACK_MANAGER_GROUP is not set)")
+    members = (f"the people in {group(member_group)} are members" if member_group
+               else "every full member of the workspace is a member (SLACK_MEMBER_GROUP is not set)")
+    return f"In Slack, also: {managers}; {members}."
+
+
+# -- bulk requests --------------------------------------------------------------------------------------------
+
+REQUESTS_SHOWN = 50
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def requests(ctx: click.Context) -> None:
+    """Bulk unsubscribe requests waiting for a manager: alone, lists them; approve or reject one by its ID.
+
+    The approval message in Slack is updated and the requester told when SLACK_BOT_TOKEN is set here.
+    Whoever runs this command is trusted as a manager. Four eyes still apply: nobody decides a request they
+    made themselves (the CLI acts as cli:USER, or cli:$PROSPECTBOT_ACTOR)."""
+    if ctx.invoked_subcommand is None:
+        _list_requests(ctx.find_object(Runtime))
+
+
+def _list_requests(runtime: Runtime) -> None:
+    with runtime.database().snapshot() as session:
+        pending = bulk_requests.pending_requests(session, limit=REQUESTS_SHOWN + 1)
+    if not pending:
+        click.echo("No bulk request is waiting for a decision.")
+        return
+    _print_table(
+        ["ID", "CAMPAIGN", "PROSPECTS", "REQUESTED BY", "EXPIRES (UTC)", "WHO"],
+        [[f"#{r.id}", r.campaign_name, f"{r.prospect_count:,}", r.requested_by, f"{r.expires_at:%Y-%m-%d %H:%M}",
+          r.rule_text] for r in pending[:REQUESTS_SHOWN]],
+        full_last=True,
+    )
+    if len(pending) > REQUESTS_SHOWN:
+        click.echo(f"More are waiting: the oldest {REQUESTS_SHOWN} are shown.")
+    click.echo("Decide with `prospectbot requests approve ID` or `prospectbot requests reject ID`.")
+
+
+def _request_id(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    text = value.strip().lstrip("#")
+    if not text.isdigit():
+        raise click.BadParameter(f'"{value}" is not a request number such as 12.')
+    return int(text)
+
+
+@requests.command("approve")
+@click.argument("request_id", metavar="ID", callback=_request_id)
+@pass_runtime
+def requests_approve(runtime: Runtime, request_id: int) -> None:
+    """Approve request ID: its frozen set of prospects becomes do not contact now."""
+    _decide(runtime, request_id, approve=True)
+
+
+@requests.command("reject")
+@click.argument("request_id", metavar="ID", callback=_request_id)
+@pass_runtime
+def requests_reject(runtime: Runtime, request_id: int) -> None:
+    """Reject request ID: nothing changes."""
+    _decide(runtime, request_id, approve=False)
+
+
+def _decide(runtime: Runtime, request_id: int, *, approve: bool) -> None:
+    try:
+        with runtime.database().transaction() as session:
+            request = bulk_requests.decide(session, request_id, decider=cli_actor(), approve=approve)
+    except bulk_requests.AlreadyDecided as already:
+        by = f" by {already.request.decided_by}" if already.request.decided_by else ""
+        raise click.ClickException(f"Request #{request_id} was already {already.request.status}{by}: "
+                                   "nothing changed.") from None
+    except NotFound:
+        raise click.ClickException(f"There is no bulk request #{request_id}.") from None
+    where = f"{_count(request.prospect_count, 'prospect')} in {request.campaign_name}"
+    if request.status == "expired":
+        raise click.ClickException(f"Request #{request_id} ({where}) expired on {request.expires_at:%Y-%m-%d} before "
+                                   "anyone decided: nothing changed.")
+    if request.status == "approved":
+        skipped = (f" {request.skipped_count:,} skipped: already do not contact, or deleted since."
+                   if request.skipped_count else "")
+        click.echo(f"Approved request #{request_id} ({where}): {request.applied_count:,} now do not contact.{skipped}")
+    else:
+        click.echo(f"Rejected request #{request_id} ({where}): nothing changed.")
+    click.echo(_tell_slack(runtime.settings, request))
+
+
+def _tell_slack(settings: Settings, request: bulk_requests.RequestView) -> str:
+    """What a decision in Slack does besides deciding: the approval message shows the outcome, and the requester
+    hears of it. Best effort, once: the decision is committed whatever Slack answers."""
+    if not settings.slack_bot_token:
+        return ("Slack was not told (SLACK_BOT_TOKEN is not set here): the approval message shows the decision "
+                "once someone presses one of its buttons.")
+    from slack_sdk import WebClient
+
+    from handlers.bulk.views import decision_for_requester, request_message
+
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
+    done, failed = [], []
+    if request.message_channel and request.message_ts:
+        text, blocks = request_message(request)
+        try:
+            client.chat_update(channel=request.message_channel, ts=request.message_ts, text=text, blocks=blocks)
+            done.append("updated the approval message")
+        except Exception as error:  # noqa: BLE001 - Slack down or refusing: say so, the decision stands
+            failed.append(f"could not update the approval message ({_slack_error(error)})")
+    kind, _, user = request.requested_by.partition(":")
+    if kind == "slack" and user:
+        try:
+            client.chat_postMessage(channel=user, text=decision_for_requester(request))
+            done.append(f"told {user}")
+        except Exception as error:  # noqa: BLE001
+            failed.append(f"could not tell {user} ({_slack_error(error)})")
+    if not done and not failed:
+        return "Nothing to update in Slack."
+    return f"In Slack: {'; '.join(done + failed)}."
+
+
+def _slack_error(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    return str(response.get("error")) if response is not None and response.get("error") else type(error).__name__
 
 
 # -- campaigns: notifications and the reference sender ------------------------------------------------------
