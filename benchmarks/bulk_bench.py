@@ -1,0 +1,194 @@
+"""Speed of bulk unsubscribe requests (issue 5), on SQLite and PostgreSQL, each figure beside a floor measured in
+the same run:
+
+- the preview count of "no opens and no replies after 3 emails sent" in a 1,000,000-prospect campaign whose members
+  were each sent 0–6 emails (~10% opened, ~2% replied), through `bulk_requests.preview`, vs a raw count of the
+  campaign's memberships;
+- a manager approving a 100,000-prospect request, through `bulk_requests.decide` in its own transaction (commit
+  included), vs a raw INSERT ... SELECT of a request's 100,000 frozen prospects into do_not_contact;
+- freezing that request (`bulk_requests.create_request`), for the record: no target.
+
+Each approval takes a request frozen the way the product freezes it: `create_request` with the no-engagement rule,
+in a campaign of 100,000 members sent 3 emails each and never opening one, none of them do not contact yet.
+
+Usage: python -m benchmarks.bulk_bench [--prospects N] [--databases sqlite,postgresql] [--postgres-url URL]
+PostgreSQL comes from --postgres-url or BENCH_DATABASE_URL; its public schema is dropped and rebuilt.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import select, text
+
+from benchmarks.common import Figure, benchmark_main, imported_database, median
+from benchmarks.storage_bench import generate_csv, raw_connection
+from storage import bulk_requests as bulk
+from storage import operations as ops
+from storage.bulk import bulk_insert
+from storage.db import Database
+from storage.models import Activity, Membership, utcnow
+
+APPROVAL_BATCH = 100_000
+REPEATS = 3
+PREVIEW_REPEATS = 5
+MIN_SENT = 3
+MAX_SENT = 6
+OPENED, REPLIED = 0.10, 0.02
+REQUESTER = ops.Actor("slack:U0BENCHREQ", "slack")
+MANAGER = ops.Actor("slack:U0BENCHBOSS", "slack")
+
+
+def add_activity(database: Database, campaign_id: int, prospect_ids: Sequence[int], rng: random.Random | None) -> int:
+    """Sent emails and engagement, in batches: with `rng` each member is sent 0–MAX_SENT emails and some open or
+    reply; without, each is sent MIN_SENT and never engages. Returns how many members the no-engagement rule
+    (MIN_SENT) matches."""
+    now = utcnow()
+    matching = 0
+    for start in range(0, len(prospect_ids), 50_000):
+        rows = []
+        for pid in prospect_ids[start : start + 50_000]:
+            sent = rng.randint(0, MAX_SENT) if rng else MIN_SENT
+            kinds = ["sent"] * sent
+            if rng and sent and rng.random() < OPENED:
+                kinds.append("opened")
+            if rng and sent and rng.random() < REPLIED:
+                kinds.append("replied")
+            matching += sent >= MIN_SENT and len(kinds) == sent
+            rows += [{"campaign_id": campaign_id, "prospect_id": pid, "kind": kind, "occurred_at": now} for kind in kinds]
+        with database.transaction() as session:
+            bulk_insert(session, Activity.__table__, rows)
+    return matching
+
+
+def add_unengaged_campaign(database: Database, name: str, prospect_ids: Sequence[int]) -> int:
+    """A campaign whose members the no-engagement rule all matches: one request freezes all of them."""
+    with database.transaction() as session:
+        campaign_id = ops.get_or_create_campaign(session, name, ops.Actor("cli:benchmark", "cli")).id
+        now = utcnow()
+        bulk_insert(session, Membership.__table__, [
+            {"campaign_id": campaign_id, "prospect_id": pid, "status": "active", "added_at": now} for pid in prospect_ids])
+    add_activity(database, campaign_id, prospect_ids, None)
+    return campaign_id
+
+
+def analyze(database: Database) -> None:
+    """Planner statistics, and on PostgreSQL the visibility map that index-only scans need: what autovacuum gives a
+    database that has lived with these rows for a while."""
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE" if database.is_sqlite else "VACUUM ANALYZE"))
+
+
+def request_for(database: Database, campaign_id: int) -> tuple[int, float]:
+    """A pending request freezing every member of the campaign; returns it and the seconds it took."""
+    start = time.perf_counter()
+    with database.transaction() as session:
+        request_id = bulk.create_request(session, campaign_id, bulk.parse_rule("no-engagement", min_sent=MIN_SENT),
+                                         actor=REQUESTER)
+    return request_id, time.perf_counter() - start
+
+
+def bench_preview(database: Database, campaign_id: int, expected: int) -> tuple[list[float], list[float]]:
+    rule = bulk.parse_rule("no-engagement", min_sent=MIN_SENT)
+    through_storage = []
+    for _ in range(PREVIEW_REPEATS):
+        start = time.perf_counter()
+        with database.snapshot() as session:
+            found = bulk.preview(session, campaign_id, rule)
+        through_storage.append(time.perf_counter() - start)
+        assert found.count == expected, (found.count, expected)
+    connection = raw_connection(database)
+    raw = []
+    try:
+        cursor = connection.cursor()
+        mark = "?" if database.is_sqlite else "%s"
+        for _ in range(PREVIEW_REPEATS):
+            start = time.perf_counter()
+            cursor.execute(f"SELECT count(*) FROM memberships WHERE campaign_id = {mark}", (campaign_id,))
+            cursor.fetchall()
+            connection.commit()
+            raw.append(time.perf_counter() - start)
+    finally:
+        connection.close()
+    return through_storage, raw
+
+
+def approve(database: Database, request_id: int, expected: int) -> float:
+    start = time.perf_counter()
+    with database.transaction() as session:
+        decided = bulk.decide(session, request_id, decider=MANAGER, approve=True)
+    elapsed = time.perf_counter() - start
+    assert (decided.status, decided.applied_count) == ("approved", expected), decided
+    return elapsed
+
+
+def floor_approve(database: Database, request_id: int) -> float:
+    """The database's own cost: one raw INSERT ... SELECT of the request's frozen prospects, one transaction."""
+    connection = raw_connection(database)
+    try:
+        cursor = connection.cursor()
+        mark = "?" if database.is_sqlite else "%s"
+        start = time.perf_counter()
+        cursor.execute(
+            "INSERT INTO do_not_contact (prospect_id, reason, note, actor, channel, created_at, revision) "
+            f"SELECT prospect_id, 'no-interest', '', {mark}, 'bulk', {mark}, 1 FROM bulk_request_items "
+            f"WHERE request_id = {mark}",
+            (MANAGER.who, utcnow().isoformat(sep=" "), request_id),
+        )
+        connection.commit()
+        return time.perf_counter() - start
+    finally:
+        connection.close()
+
+
+def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: Path, prefixes: list[str]) -> list[Figure]:
+    database, big_id = imported_database(kind, workdir, postgres_url, "bulk", csv_path)
+    with database.snapshot() as session:
+        member_ids = list(session.scalars(select(Membership.prospect_id).where(Membership.campaign_id == big_id)
+                                          .order_by(Membership.prospect_id)))
+    print(f"[{kind}] adding activity …", file=sys.stderr, flush=True)
+    expected = add_activity(database, big_id, member_ids, random.Random(5))
+
+    # Disjoint sets of members: REPEATS requests to approve, REPEATS more for the floor's raw insert.
+    batch = min(APPROVAL_BATCH, len(member_ids) // (2 * REPEATS))
+    pool = random.Random(6).sample(member_ids, 2 * REPEATS * batch)
+    print(f"[{kind}] adding {2 * REPEATS} campaigns of {batch:,} unengaged members …", file=sys.stderr, flush=True)
+    approval_campaigns = [add_unengaged_campaign(database, f"Approval {n}", sorted(pool[n * batch : (n + 1) * batch]))
+                          for n in range(2 * REPEATS)]
+    analyze(database)
+
+    figures: list[Figure] = []
+    # Before any approval: the preview counts prospects not do not contact yet.
+    print(f"[{kind}] previewing ×{PREVIEW_REPEATS} …", file=sys.stderr, flush=True)
+    previews, counts = bench_preview(database, big_id, expected)
+    figures.append(Figure(kind, f"preview no-engagement (≥ {MIN_SENT} sent), {len(member_ids):,}-member campaign (s)",
+                          median(previews), max(previews), "s", "raw count of its memberships", median(counts),
+                          "≤ 1 s", max(previews) <= 1))
+
+    print(f"[{kind}] freezing and approving {batch:,}-prospect requests ×{REPEATS} …", file=sys.stderr, flush=True)
+    freezes, approvals, floors = [], [], []
+    for n in range(REPEATS):
+        request_id, seconds = request_for(database, approval_campaigns[n])
+        freezes.append(seconds)
+        approvals.append(approve(database, request_id, batch))
+        floor_request, _ = request_for(database, approval_campaigns[REPEATS + n])
+        floors.append(floor_approve(database, floor_request))
+    figures.append(Figure(kind, f"approve a {batch:,}-prospect request, commit included (s)", median(approvals),
+                          max(approvals), "s", "raw INSERT … SELECT of its items", median(floors), "≤ 2 s",
+                          max(approvals) <= 2))
+    figures.append(Figure(kind, f"freeze a {batch:,}-prospect request (s)", median(freezes), max(freezes), "s",
+                          "—", float("nan"), "—", None))
+    database.dispose()
+    return figures
+
+
+def main() -> None:
+    benchmark_main(__doc__ or "", run, generate_csv)
+
+
+if __name__ == "__main__":
+    main()
