@@ -1,0 +1,97 @@
+"""One report of every speed figure: runs each benchmark on SQLite and PostgreSQL over one generated data set and
+writes a single markdown file, each figure beside its floor measured in the same run, with the ratio.
+
+Usage: python -m benchmarks.report [--prospects N] [--databases sqlite,postgresql] [--postgres-url URL]
+                                   [--out benchmarks/REPORT.md] [--only storage,slack,optout,bulk]
+PostgreSQL comes from --postgres-url or BENCH_DATABASE_URL; its public schema is dropped and rebuilt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sys
+import tempfile
+import time
+from importlib import import_module
+from pathlib import Path
+
+import sqlalchemy
+
+from benchmarks.common import Figure, markdown_table
+from benchmarks.storage_bench import generate_csv
+
+# (module, what it measures): in the order of the issues that set the targets.
+SECTIONS = {
+    "storage": ("benchmarks.storage_bench", "The shared database (issue 2): import, search, do not contact, sender reads"),
+    "slack": ("benchmarks.slack_bench", "The Slack flow (issue 3): listener latencies"),
+    "optout": ("benchmarks.optout_bench", "Opt-outs from the email itself (issue 4): one-click unsubscribe, notification delay"),
+    "bulk": ("benchmarks.bulk_bench", "Bulk unsubscribes (issue 5): approval and preview"),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--prospects", type=int, default=1_000_000)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_DATABASE_URL", ""))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/REPORT.md"))
+    parser.add_argument("--only", default=",".join(SECTIONS), help="Which benchmarks, comma-separated.")
+    args = parser.parse_args()
+    kinds = [kind.strip() for kind in args.databases.split(",") if kind.strip()]
+    wanted = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = set(wanted) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
+    if "postgresql" in kinds and not args.postgres_url:
+        parser.error("PostgreSQL needs --postgres-url or BENCH_DATABASE_URL (eval \"$(bash .ci/start-postgres DIR)\")")
+
+    started = time.monotonic()
+    sections: list[tuple[str, list[Figure]]] = []
+    with tempfile.TemporaryDirectory(prefix="prospectbot-report-") as tmp:
+        workdir = Path(tmp)
+        csv_path = workdir / "prospects.csv"
+        print(f"generating {args.prospects:,} rows …", file=sys.stderr, flush=True)
+        prefixes = generate_csv(csv_path, args.prospects)
+        for name in wanted:
+            module, title = SECTIONS[name]
+            run = import_module(module).run
+            figures: list[Figure] = []
+            for kind in kinds:
+                print(f"== {name} on {kind}", file=sys.stderr, flush=True)
+                figures += run(kind, args.prospects, args.postgres_url, workdir, csv_path, prefixes)
+            sections.append((title, figures))
+            # Written after each benchmark, so a long run that is interrupted still leaves what it measured.
+            args.out.write_text(render(sections, args, kinds, time.monotonic() - started))
+    print(args.out.read_text())
+
+
+def render(sections: list[tuple[str, list[Figure]]], args: argparse.Namespace, kinds: list[str],
+           elapsed: float) -> str:
+    figures = [figure for _, found in sections for figure in found]
+    missed = [f for f in figures if f.meets_target is False]
+    lines = [
+        "# prospectbot speed report",
+        "",
+        f"Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `python -m benchmarks.report "
+        f"--prospects {args.prospects}` in {elapsed / 60:.0f} min, on {platform.node() or 'this machine'}: "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
+        f"databases {', '.join(kinds)}.",
+        "",
+        "Each figure stands beside a floor measured in the same run on the same machine — the raw database or "
+        "framework operation the feature can not beat — and the ratio between them, so that a noisy shared machine "
+        "moves both. Medians unless the figure says p99.",
+        "",
+        f"**{len(figures) - len(missed)} of {len(figures)} figures meet their target**"
+        + (": not met — " + "; ".join(f"{f.name} on {f.database}" for f in missed) + "." if missed else "."),
+        "",
+    ]
+    for title, found in sections:
+        lines += [f"## {title}", "", markdown_table(found), ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
