@@ -18,7 +18,10 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, database: Database, *, socket_mode: bool = False) -> App:
+def create_app(settings: Settings, database: Database, *, socket_mode: bool = False, verify_token: bool = False) -> App:
+    """`verify_token`: ask Slack who the bot is (auth.test) now, as the runners do once they have checked the token
+    themselves. Otherwise Bolt asks on the first request, before it is acknowledged: a Slack outage or slowness
+    at that moment would turn it into Bolt's "reinstall this app", a 500, or an answer past Slack's three seconds."""
     client = WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
@@ -30,8 +33,8 @@ def create_app(settings: Settings, database: Database, *, socket_mode: bool = Fa
         # Socket Mode connections are authenticated by the app-level token; HTTP requests by their signature.
         signing_secret=None if socket_mode else settings.slack_signing_secret,
         request_verification_enabled=not socket_mode,
-        # The runners check the token themselves, to say clearly what is wrong with it.
-        token_verification_enabled=False,
+        # The runners check the token themselves first, to say clearly what is wrong with it.
+        token_verification_enabled=verify_token,
         # Listeners run in the request thread and answer as soon as they ack; anything slow is a lazy listener.
         process_before_response=True,
         raise_error_for_unhandled_request=False,

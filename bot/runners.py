@@ -37,8 +37,8 @@ def check_bot_token(client: WebClient, settings: Settings) -> str:
 
 def run_socket_mode(settings: Settings, database: Database, *, stop: threading.Event | None = None) -> None:
     require_slack(settings, "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
-    app = create_app(settings, database, socket_mode=True)
-    team = check_bot_token(app.client, settings)
+    team = check_bot_token(WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url), settings)
+    app = create_app(settings, database, socket_mode=True, verify_token=True)
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
     try:
         handler.connect()
@@ -62,8 +62,8 @@ def serve_http(settings: Settings, database: Database, *, host: str, port: int, 
     from waitress import create_server
 
     require_slack(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    app = create_app(settings, database)
-    check_bot_token(app.client, settings)
+    check_bot_token(WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url), settings)
+    app = create_app(settings, database, verify_token=True)
     server = create_server(create_wsgi_app(app, database, settings), host=host, port=port, threads=threads)
     stop = threading.Event()
     notifier = start_notifier(settings, database, app.client, stop)
