@@ -17,6 +17,7 @@ from handlers.bulk.listeners import tell_requester, update_message
 from handlers.notifications.views import build_opt_out_message
 from storage import bulk_requests, outbox
 from storage.db import Database
+from storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,18 @@ class Notifier:
         self.client = WebClient(token=client.token, base_url=client.base_url, timeout=10, retry_handlers=[])
         self.default_channel = default_channel
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Posts Slack accepted while the database was away, so that they could not be recorded: recorded before
+        # anything is claimed again, or they would be posted twice once their claim runs out.
+        self._unrecorded: list[tuple[int, str | None]] = []
 
     def deliver_due(self) -> int:
         """Delivers what is due now; returns how many were posted."""
+        while self._unrecorded:
+            notification_id, slack_ts = self._unrecorded[0]
+            with self.database.transaction() as session:
+                if not outbox.mark_delivered(session, notification_id, self.worker_id, slack_ts=slack_ts):
+                    log.warning("notification %s was delivered after its claim ran out", notification_id)
+            self._unrecorded.pop(0)
         with self.database.transaction() as session:
             claimed = outbox.claim_due(session, self.worker_id, lease=self.lease)
         posted = 0
@@ -80,8 +90,12 @@ class Notifier:
         except Exception as error:  # noqa: BLE001 - network down, timeouts: retried from the outbox
             self._failed(pending, f"{type(error).__name__}: {error}", backoff(pending.attempts, self.retry_base))
             return 0
-        with self.database.transaction() as session:
-            kept = outbox.mark_delivered(session, pending.id, self.worker_id, slack_ts=response.get("ts"))
+        try:
+            with self.database.transaction() as session:
+                kept = outbox.mark_delivered(session, pending.id, self.worker_id, slack_ts=response.get("ts"))
+        except DatabaseUnavailable:
+            self._unrecorded.append((pending.id, response.get("ts")))
+            raise
         if not kept:
             log.warning("notification %s was delivered after its claim ran out", pending.id)
         return 1

@@ -50,11 +50,14 @@ class OptOutNotice:
 
 def claim_due(session: Session, worker_id: str, *, limit: int = 20,
               lease: float = LEASE_SECONDS) -> list[PendingNotification]:
+    """Claims due rows for `lease` seconds. Rows this worker already holds count as due: a batch it could not
+    finish (the database went away) is taken up again at once, not after the lease."""
     now = utcnow()
     statement = (
         select(Notification)
         .where(Notification.delivered_at.is_(None), Notification.next_attempt_at <= now,
-               or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
+               or_(Notification.claimed_until.is_(None), Notification.claimed_until < now,
+                   Notification.claimed_by == worker_id))
         .order_by(Notification.id)
         .limit(limit)
     )
