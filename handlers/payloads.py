@@ -8,6 +8,10 @@ from typing import Any
 
 from storage.errors import ProspectbotError
 
+# Ids are INTEGER columns: PostgreSQL refuses a larger number outright ("integer out of range") instead of finding
+# nothing, so a forged or garbled one is stopped here.
+MAX_ID = 2**31 - 1
+
 
 class StalePayload(ProspectbotError):
     def __init__(self) -> None:
@@ -28,9 +32,18 @@ def identifier(data: dict[str, Any], key: str, *, required: bool = True) -> int 
     value = data.get(key)
     if value is None and not required:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise StalePayload()
     return value
+
+
+def option_id(raw: str) -> int | None:
+    """The id in a select option's value ("123"), or None: only ASCII digits count ("²".isdigit() is true but
+    int() refuses it), and only ids the database can hold."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None
 
 
 def offset(data: dict[str, Any]) -> int:

@@ -36,6 +36,7 @@ from storage.operations import (
     mark_do_not_contact,
     normalise_domain,
     record_audit,
+    storable_text,
 )
 
 DEFAULT_TTL = dt.timedelta(days=7)
@@ -83,7 +84,8 @@ def parse_rule(kind: str, *, min_sent: str | int | None = None, domains: str = "
     """A rule from what a person typed; InvalidInput says what to fix."""
     if kind == "no-engagement":
         text = str(min_sent if min_sent is not None else "").strip()
-        if not text.isdigit() or not 1 <= int(text) <= MAX_MIN_SENT:
+        # ASCII digits only: "²".isdigit() is true, but int() refuses it.
+        if not (text.isascii() and text.isdigit() and len(text) <= 9) or not 1 <= int(text) <= MAX_MIN_SENT:
             raise InvalidInput(f"Say after how many emails sent, as a whole number from 1 to {MAX_MIN_SENT}.")
         return Rule(kind, min_sent=int(text))
     if kind == "domains":
@@ -178,7 +180,7 @@ def create_request(
     reason = reason or DEFAULT_REASONS[rule.kind]
     if reason not in USER_DNC_REASONS:
         raise InvalidInput(f"Unknown reason \"{reason}\": choose one of {', '.join(USER_DNC_REASONS)}.")
-    note = note.strip()
+    note = storable_text(note).strip()
     if len(note) > 2000:
         raise InvalidInput("The note can be at most 2,000 characters long.")
     if reason == "other" and not note:

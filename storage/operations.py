@@ -57,6 +57,12 @@ class Actor:
             raise ValueError(f"unknown channel {self.channel!r}")
 
 
+def storable_text(text: str) -> str:
+    """Free text (a note) as both databases keep it: PostgreSQL refuses NUL characters in text, and nobody means
+    to type one, so they are dropped, as CSV files' are."""
+    return text.replace("\x00", "")
+
+
 def chunked(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -133,6 +139,8 @@ def get_or_create_campaign(session: Session, name: str, actor: Actor) -> Campaig
 
 def search_campaigns(session: Session, query: str, *, limit: int = 50) -> list[tuple[int, str]]:
     """(id, name) of campaigns whose name starts with `query`, by name: the campaign type-ahead."""
+    if "\x00" in query:
+        return []  # no name holds a NUL (PostgreSQL refuses them): none starts with this
     prefix = campaign_key(query)
     statement = select(Campaign.id, Campaign.name).order_by(Campaign.name_key).limit(limit)
     if prefix:
@@ -255,6 +263,9 @@ def search_prospects(
     """
     if offset < 0 or not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput(f"Pages start at 0 and hold 1 to {MAX_PAGE_SIZE} prospects.")
+    if "\x00" in query:
+        # No stored value holds a NUL (PostgreSQL refuses them), so nothing starts with this query.
+        return SearchPage(items=[], offset=offset, limit=limit, has_more=False)
     name_prefix = search_key(query)
     email_prefix = query.strip().lower()
     statement = _search_statement(bool(name_prefix), bool(email_prefix), campaign_id is not None)
@@ -471,6 +482,7 @@ def mark_do_not_contact(
     someone else gave; it is never itself replaced. With `notify`, each change is announced in Slack through the
     outbox, in this same transaction.
     """
+    note = storable_text(note)
     validate_dnc_reason(reason, note)
     return _mark_do_not_contact(session, prospect_ids, reason=reason, actor=actor, note=note.strip(), notify=notify)
 
@@ -541,6 +553,7 @@ def mark_prospect_do_not_contact(
     expected_version: int | None = None,
 ) -> ProspectDetails:
     """One prospect, as a person saves it from a screen read at `expected_version`; returns the new state."""
+    note = storable_text(note)
     validate_dnc_reason(reason, note)
     _lock_one(session, prospect_id, expected_version)
     mark_do_not_contact(session, [prospect_id], reason=reason, actor=actor, note=note)
@@ -637,6 +650,7 @@ def block_domain(session: Session, domain: str, *, actor: Actor, note: str = "")
     """Nobody at `domain` is contacted again: every current prospect there becomes do not contact (announced in
     one summary), and imports skip new addresses there."""
     domain = normalise_domain(domain)
+    note = storable_text(note)
     if len(note) > 2000:
         raise InvalidInput("The note can be at most 2,000 characters long.")
     inserted = insert_ignoring_duplicates(
@@ -764,22 +778,32 @@ def insert_new_prospects(session: Session, rows: list[dict[str, Any]]) -> dict[s
     return dict(session.execute(select(Prospect.email, Prospect.id).where(Prospect.id > highest)).all())
 
 
+# The widths of the prospects' text columns (models.py). A CSV cell may hold up to 500 characters; SQLite would
+# keep them all, PostgreSQL refuses the whole chunk, so longer values are cut to fit on both.
+TEXT_WIDTH, URL_WIDTH = 255, 500
+
+
+def _fit(value: str, width: int = TEXT_WIDTH) -> str:
+    return value if len(value) <= width else value[:width].rstrip()
+
+
 def new_prospect_row(values: dict[str, str], *, source: str, now: dt.datetime) -> dict[str, Any]:
     """The column values of a new prospect from canonical fields (email already normalised)."""
-    first, last = values.get("first_name", ""), values.get("last_name", "")
+    first, last = _fit(values.get("first_name", "")), _fit(values.get("last_name", ""))
+    company = _fit(values.get("company", ""))
     return {
         "email": values["email"],
         "email_domain": email_domain(values["email"]),
         "first_name": first,
         "last_name": last,
-        "company": values.get("company", ""),
-        "title": values.get("title", ""),
-        "phone": values.get("phone", ""),
-        "linkedin_url": values.get("linkedin_url", ""),
+        "company": company,
+        "title": _fit(values.get("title", "")),
+        "phone": _fit(values.get("phone", "")),
+        "linkedin_url": _fit(values.get("linkedin_url", ""), URL_WIDTH),
         "source": source[:255],
         "name_key": search_key(f"{first} {last}"),
         "last_name_key": search_key(last),
-        "company_key": search_key(values.get("company", "")),
+        "company_key": search_key(company),
         "version": 1,
         "created_at": now,
         "updated_at": now,

@@ -82,7 +82,8 @@ def register(app: App, services: Services) -> None:
         values = body["view"].get("state", {}).get("values", {})
         campaign_value = _selected(values, CAMPAIGN_BLOCK, CAMPAIGN_ACTION)
         kind = _selected(values, RULE_BLOCK, RULE_ACTION) or ""
-        if not campaign_value.isdigit():
+        campaign_id = payloads.option_id(campaign_value)
+        if campaign_id is None:
             ack(response_action="errors", errors={CAMPAIGN_BLOCK: "Choose a campaign."})
             return
         if kind not in REQUEST_RULES:
@@ -97,7 +98,7 @@ def register(app: App, services: Services) -> None:
             return
         try:
             with database.snapshot() as session:
-                found = bulk.preview(session, int(campaign_value), rule)
+                found = bulk.preview(session, campaign_id, rule)
         except Exception as error:  # noqa: BLE001
             ack(response_action="errors", errors={CAMPAIGN_BLOCK: user_message(error)})
             return

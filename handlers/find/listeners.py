@@ -24,6 +24,7 @@ from storage.db import Database
 
 
 TYPE_AHEAD_SIZE = 20
+UNAVAILABLE = "unavailable"  # the value of the placeholder option that says why no prospect can be listed
 HELP = ("*/prospect* opens “Find a prospect”: choose a campaign, then type a name, email or company, or browse the "
         "list.\n*/prospect TEXT* searches every campaign: `/prospect jane`, `/prospect acme`, `/prospect jane@acme.com`."
         "\n*/prospect bulk* asks a manager to take many prospects out of a campaign at once: those who never "
@@ -76,7 +77,7 @@ def register(app: App, services: Services) -> None:
                 page = ops.search_prospects(session, body.get("value") or "", campaign_id=campaign_id,
                                             limit=TYPE_AHEAD_SIZE)
         except Exception as error:  # noqa: BLE001
-            ack(options=[option(f"⚠ {user_message(error)}", "unavailable")])
+            ack(options=[option(f"⚠ {user_message(error)}", UNAVAILABLE)])
             return
         ack(options=[prospect_option(item) for item in page.items])
 
@@ -104,7 +105,7 @@ def register(app: App, services: Services) -> None:
     def _update_list(client: WebClient, body: dict[str, Any], *, campaign_value: str, query: str, offset: int,
                      notice: str | None = None) -> None:
         try:
-            campaign_id = int(campaign_value) if campaign_value.isdigit() else None
+            campaign_id = payloads.option_id(campaign_value)
             if campaign_id is None and not query:
                 raise payloads.StalePayload()
             with database.snapshot() as session:
@@ -137,13 +138,14 @@ def register(app: App, services: Services) -> None:
 
     def open_selected_prospect(body: dict[str, Any], client: WebClient) -> None:
         value = body["actions"][0].get("selected_option", {}).get("value", "")
-        if not value.isdigit():
+        if value == UNAVAILABLE:
             return  # the "database unavailable" placeholder option
         try:
             metadata = payloads.decode(body["view"].get("private_metadata"))
         except payloads.StalePayload:
             metadata = {"c": "stale"}  # open_profile turns it into "this screen is out of date"
-        open_profile(client, database, body, prospect_value={"p": int(value), "c": metadata.get("c")})
+        # Not an id (a forged value): open_profile says the screen is out of date.
+        open_profile(client, database, body, prospect_value={"p": payloads.option_id(value), "c": metadata.get("c")})
 
     app.action("find.prospect", middleware=member)(ack=acknowledge, lazy=[open_selected_prospect])
 
@@ -163,7 +165,7 @@ def campaign_choices(database: Database, typed: str) -> list[dict[str, Any]]:
         with database.snapshot() as session:
             found = ops.search_campaigns(session, typed, limit=50)
     except Exception as error:  # noqa: BLE001
-        return [option(f"⚠ {user_message(error)}", "unavailable")]
+        return [option(f"⚠ {user_message(error)}", UNAVAILABLE)]
     return [option(name, str(campaign_id)) for campaign_id, name in found]
 
 
