@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -24,11 +24,12 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str
-    secret_key: bytes
-    slack_bot_token: str = ""
-    slack_app_token: str = ""
-    slack_signing_secret: str = ""
+    # Secrets stay out of repr(): a settings object printed into a log must not carry them.
+    database_url: str = field(repr=False)
+    secret_key: bytes = field(repr=False)
+    slack_bot_token: str = field(default="", repr=False)
+    slack_app_token: str = field(default="", repr=False)
+    slack_signing_secret: str = field(default="", repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
     slack_notify_channel: str = ""
     # Roles: Slack user group handles or ids (S…). Without a member group every full member of the workspace is
@@ -43,7 +44,7 @@ class Settings:
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""
-    smtp_password: str = ""
+    smtp_password: str = field(default="", repr=False)
     smtp_starttls: bool = True
     mail_from: str = ""
 
