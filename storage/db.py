@@ -33,7 +33,9 @@ POSTGRES_CONNECT_TIMEOUT_S = 2
 class Database:
     """One shared database: embedded SQLite by default, PostgreSQL for teams."""
 
-    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+    # `serve` runs up to 8 request threads, 5 lazy-listener workers and the notifier at once: a pool that holds
+    # them all keeps busy moments from opening (and closing) a new PostgreSQL connection per request.
+    def __init__(self, url: str, *, pool_size: int = 15) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
