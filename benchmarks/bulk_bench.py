@@ -2,8 +2,8 @@
 the same run:
 
 - the preview count of "no opens and no replies after 3 emails sent" in a 1,000,000-prospect campaign whose members
-  were each sent 0–6 emails (~10% opened, ~2% replied), through `bulk_requests.preview`, vs a raw count of the
-  campaign's memberships;
+  were each sent 0–6 emails (of those sent any, ~10% opened and ~2% replied; 2% of members are do not contact
+  already), through `bulk_requests.preview`, vs a raw count of the campaign's memberships;
 - a manager approving a 100,000-prospect request, through `bulk_requests.decide` in its own transaction (commit
   included), vs a raw INSERT ... SELECT of a request's 100,000 frozen prospects into do_not_contact;
 - freezing that request (`bulk_requests.create_request`), for the record: no target.
@@ -39,16 +39,19 @@ PREVIEW_REPEATS = 5
 MIN_SENT = 3
 MAX_SENT = 6
 OPENED, REPLIED = 0.10, 0.02
+MARKED = 2  # percent of the campaign do not contact before the bench
 REQUESTER = ops.Actor("slack:U0BENCHREQ", "slack")
 MANAGER = ops.Actor("slack:U0BENCHBOSS", "slack")
 
 
-def add_activity(database: Database, campaign_id: int, prospect_ids: Sequence[int], rng: random.Random | None) -> int:
+def add_activity(
+    database: Database, campaign_id: int, prospect_ids: Sequence[int], rng: random.Random | None
+) -> set[int]:
     """Sent emails and engagement, in batches: with `rng` each member is sent 0–MAX_SENT emails and some open or
-    reply; without, each is sent MIN_SENT and never engages. Returns how many members the no-engagement rule
-    (MIN_SENT) matches."""
+    reply; without, each is sent MIN_SENT and never engages. Returns the members the no-engagement rule (MIN_SENT)
+    matches."""
     now = utcnow()
-    matching = 0
+    matching = set()
     for start in range(0, len(prospect_ids), 50_000):
         rows = []
         for pid in prospect_ids[start : start + 50_000]:
@@ -58,8 +61,10 @@ def add_activity(database: Database, campaign_id: int, prospect_ids: Sequence[in
                 kinds.append("opened")
             if rng and sent and rng.random() < REPLIED:
                 kinds.append("replied")
-            matching += sent >= MIN_SENT and len(kinds) == sent
-            rows += [{"campaign_id": campaign_id, "prospect_id": pid, "kind": kind, "occurred_at": now} for kind in kinds]
+            if sent >= MIN_SENT and len(kinds) == sent:
+                matching.add(pid)
+            rows += [{"campaign_id": campaign_id, "prospect_id": pid, "kind": kind, "occurred_at": now}
+                     for kind in kinds]
         with database.transaction() as session:
             bulk_insert(session, Activity.__table__, rows)
     return matching
@@ -71,7 +76,8 @@ def add_unengaged_campaign(database: Database, name: str, prospect_ids: Sequence
         campaign_id = ops.get_or_create_campaign(session, name, ops.Actor("cli:benchmark", "cli")).id
         now = utcnow()
         bulk_insert(session, Membership.__table__, [
-            {"campaign_id": campaign_id, "prospect_id": pid, "status": "active", "added_at": now} for pid in prospect_ids])
+            {"campaign_id": campaign_id, "prospect_id": pid, "status": "active", "added_at": now}
+            for pid in prospect_ids])
     add_activity(database, campaign_id, prospect_ids, None)
     return campaign_id
 
@@ -79,8 +85,14 @@ def add_unengaged_campaign(database: Database, name: str, prospect_ids: Sequence
 def analyze(database: Database) -> None:
     """Planner statistics, and on PostgreSQL the visibility map that index-only scans need: what autovacuum gives a
     database that has lived with these rows for a while."""
+    if database.is_sqlite:
+        # In a transaction that commits: on an "autocommit" connection the begin hook still opens one, which the
+        # close rolls back, statistics and all.
+        with database.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+        return
     with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE" if database.is_sqlite else "VACUUM ANALYZE"))
+        conn.execute(text("VACUUM ANALYZE"))
 
 
 def request_for(database: Database, campaign_id: int) -> tuple[int, float]:
@@ -151,11 +163,17 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
         member_ids = list(session.scalars(select(Membership.prospect_id).where(Membership.campaign_id == big_id)
                                           .order_by(Membership.prospect_id)))
     print(f"[{kind}] adding activity …", file=sys.stderr, flush=True)
-    expected = add_activity(database, big_id, member_ids, random.Random(5))
+    matching = add_activity(database, big_id, member_ids, random.Random(5))
 
     # Disjoint sets of members: REPEATS requests to approve, REPEATS more for the floor's raw insert.
-    batch = min(APPROVAL_BATCH, len(member_ids) // (2 * REPEATS))
+    batch = min(APPROVAL_BATCH, len(member_ids) // (2 * REPEATS + 1))
     pool = random.Random(6).sample(member_ids, 2 * REPEATS * batch)
+    # Some people opted out or were marked already, as in any campaign that has been running for a while.
+    in_pool = set(pool)
+    marked = random.Random(7).sample([pid for pid in member_ids if pid not in in_pool], len(member_ids) * MARKED // 100)
+    with database.transaction() as session:
+        ops.mark_do_not_contact(session, marked, reason="no-interest", actor=REQUESTER, notify=False)
+    expected = len(matching.difference(marked))
     print(f"[{kind}] adding {2 * REPEATS} campaigns of {batch:,} unengaged members …", file=sys.stderr, flush=True)
     approval_campaigns = [add_unengaged_campaign(database, f"Approval {n}", sorted(pool[n * batch : (n + 1) * batch]))
                           for n in range(2 * REPEATS)]
