@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, delete, exists, func, insert, select, union_all, update
+from sqlalchemy import Select, bindparam, case, delete, exists, func, insert, literal, select, union_all, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -490,51 +491,44 @@ def mark_do_not_contact(
 def _mark_do_not_contact(
     session: Session, prospect_ids: Sequence[int], *, reason: str, actor: Actor, note: str, notify: bool
 ) -> DoNotContactResult:
-    """mark_do_not_contact for any reason, including those no user may choose ("domain-blocked")."""
+    """mark_do_not_contact for any reason, including those no user may choose ("domain-blocked"). Each chunk is
+    written by INSERT ... SELECT, audit rows included; only the ids left over (marked already, or gone) are read
+    back to sort them out."""
     assert reason in DNC_REASONS, reason
     result = DoNotContactResult()
     now = utcnow()
+    values = {"reason": reason, "note": note, "actor": actor.who, "channel": actor.channel, "created_at": now}
+    audit = {"occurred_at": now, "actor": actor.who, "channel": actor.channel, "action": "do_not_contact",
+             "campaign_id": None,
+             "after": {"do_not_contact": {"reason": reason, "channel": actor.channel, "has_note": bool(note)}}}
     for ids in chunked(sorted(set(prospect_ids)), 10_000):
-        existing_ids = _lock_prospects(session, ids)
+        new_ids = _insert_do_not_contact(session, ids, values, {**audit, "before": _dnc_audit_state(None)})
+        result.marked += new_ids
+        inserted = set(new_ids)
+        # Usually none are left: prospects marked already, or that do not exist.
+        left = [pid for pid in ids if pid not in inserted]
         current = {
             row.prospect_id: _dnc_audit_state(row)
-            for row in session.scalars(select(DoNotContact).where(among(session, DoNotContact.prospect_id, ids)))
-        }
-        candidates = [pid for pid in ids if pid in existing_ids and pid not in current]
+            for row in session.scalars(select(DoNotContact).where(among(session, DoNotContact.prospect_id, left))
+                                       .order_by(DoNotContact.prospect_id))
+        } if left else {}
         upgrade_ids = [
             pid for pid, state in current.items()
             if reason == OWN_OPT_OUT and state["do_not_contact"]["reason"] != OWN_OPT_OUT
         ]
-        result.not_found += [pid for pid in ids if pid not in existing_ids]
         upgrading = set(upgrade_ids)
-        result.already += [pid for pid in current if pid not in upgrading]
+        unmarked = [pid for pid in left if pid not in current]
+        existing_ids = _lock_prospects(session, unmarked) if unmarked else set()
+        result.not_found += [pid for pid in unmarked if pid not in existing_ids]
+        result.already += [pid for pid in left if pid in existing_ids or (pid in current and pid not in upgrading)]
         result.upgraded_to_own_opt_out += upgrade_ids
-
-        values = {"reason": reason, "note": note, "actor": actor.who, "channel": actor.channel, "created_at": now}
-        new_ids = _insert_do_not_contact(session, candidates, values)
-        result.marked += new_ids
-        inserted = set(new_ids)
-        result.already += [pid for pid in candidates if pid not in inserted]
         if upgrade_ids:
             session.execute(
                 update(DoNotContact).where(among(session, DoNotContact.prospect_id, upgrade_ids))
                 .values(**values, revision=DoNotContact.revision + 1)
             )
-        changed = new_ids + upgrade_ids
-        if changed:
-            after = {"do_not_contact": {"reason": reason, "channel": actor.channel, "has_note": bool(note)}}
-            bulk_insert(
-                session,
-                AuditEntry.__table__,
-                [
-                    {
-                        "occurred_at": now, "actor": actor.who, "channel": actor.channel, "action": "do_not_contact",
-                        "prospect_id": pid, "campaign_id": None, "before": current.get(pid, _dnc_audit_state(None)),
-                        "after": after,
-                    }
-                    for pid in changed
-                ],
-            )
+            bulk_insert(session, AuditEntry.__table__,
+                        [{**audit, "prospect_id": pid, "before": current[pid]} for pid in upgrade_ids])
         # Rows the session may hold must not shadow what was just written in bulk.
         session.expire_all()
     if notify:
@@ -570,15 +564,51 @@ def _lock_prospects(session: Session, prospect_ids: Sequence[int]) -> set[int]:
     return set(session.scalars(statement))
 
 
-def _insert_do_not_contact(session: Session, prospect_ids: list[int], values: dict[str, Any]) -> list[int]:
-    """Inserts do-not-contact rows; returns the ids actually inserted. On PostgreSQL two bulk changes may mark the
-    same prospect at once: the second one finds the row there and leaves it, as for any prospect already marked."""
-    rows = [{"prospect_id": pid, **values} for pid in prospect_ids]
-    if session.get_bind().dialect.name == "postgresql":
-        inserted = bulk_insert(session, DoNotContact.__table__, rows, ignore_duplicates=True, returning=("prospect_id",))
-        return sorted(pid for (pid,) in inserted)
-    bulk_insert(session, DoNotContact.__table__, rows)
-    return prospect_ids
+def _insert_do_not_contact(
+    session: Session, prospect_ids: Sequence[int], values: dict[str, Any], audit: dict[str, Any]
+) -> list[int]:
+    """Inserts do-not-contact rows (`values`), each with its audit row (`audit`), for those of `prospect_ids` that
+    exist and are not marked yet; returns the ids inserted, in order. INSERT ... SELECT: the ids travel to the
+    database once, and no row is built in Python. On PostgreSQL two bulk changes may mark the same prospect at
+    once: the second one finds the row there and leaves it, as for any prospect already marked."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+
+    def constants(table: Any, row: dict[str, Any]) -> list[Any]:
+        return [literal(value, table.c[name].type) for name, value in row.items()]
+
+    # In id order on PostgreSQL, where it is the order the prospects get locked in; SQLite would honour an ORDER BY
+    # by reading every prospect.
+    def rows(ids: Sequence[int]) -> Any:
+        existing = (select(Prospect.id, *constants(DoNotContact.__table__, values))
+                    .where(among(session, Prospect.id, ids)))
+        return ((postgresql if postgres else sqlite).insert(DoNotContact)
+                .from_select(["prospect_id", *values], existing.order_by(Prospect.id) if postgres else existing)
+                .on_conflict_do_nothing().returning(DoNotContact.prospect_id))
+
+    def audit_rows(prospect_id: Any, *where: Any) -> Any:
+        chosen = select(prospect_id, *constants(AuditEntry.__table__, audit)).where(*where).order_by(prospect_id)
+        return insert(AuditEntry).from_select(["prospect_id", *audit], chosen)
+
+    if not postgres:
+        # SQLite: the writer holds the database's lock, so nothing changes between the two statements.
+        new_ids = sorted(session.scalars(rows(prospect_ids)))
+        session.execute(audit_rows(DoNotContact.prospect_id, among(session, DoNotContact.prospect_id, new_ids)))
+        return new_ids
+
+    def insert_with_audit(ids: Sequence[int]) -> list[int]:
+        inserted = rows(ids).cte("inserted")
+        return sorted(session.scalars(audit_rows(inserted.c.prospect_id).returning(AuditEntry.prospect_id)))
+
+    # The foreign key checks lock each prospect inserted (FOR KEY SHARE), in id order, until the transaction ends,
+    # so no lock is taken beforehand; if a prospect is deleted while the statement runs, its check fails, and the
+    # chunk is done again on the prospects still there, locked first.
+    try:
+        with session.begin_nested():
+            return insert_with_audit(prospect_ids)
+    except IntegrityError as error:
+        if getattr(error.orig, "sqlstate", None) != "23503":  # foreign_key_violation
+            raise
+    return insert_with_audit(sorted(_lock_prospects(session, prospect_ids)))
 
 
 def _lock_one(session: Session, prospect_id: int, expected_version: int | None) -> Prospect:
