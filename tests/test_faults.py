@@ -481,7 +481,7 @@ from bot.cli import main
 
 @event.listens_for(Engine, "before_cursor_execute")
 def writing(conn, cursor, statement, parameters, context, executemany):
-    if statement.startswith("INSERT INTO do_not_contact"):
+    if "INSERT INTO do_not_contact" in statement:  # alone, or inside a WITH on PostgreSQL
         print("writing", file=sys.stderr, flush=True)
 
 main()
