@@ -7,6 +7,7 @@ answers by updating the views once it is committed."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -142,48 +143,48 @@ def register(app: App, services: Services) -> None:
     app.action("edit.delete", middleware=[gate(services.roles, delete_role, what="delete prospects")])(
         ack=acknowledge, lazy=[delete_prospect])
 
-    def lift(body: dict[str, Any], client: WebClient) -> None:
+    def change_and_show(body: dict[str, Any], client: WebClient, undone: str,
+                        change: Callable[[dict[str, Any], ops.Actor], dict[str, Any]]) -> None:
+        """Runs `change` on the clicked button's value and shows the view it returns in place of the modal; what
+        goes wrong becomes a sentence, and nothing is half-written."""
         view = body["view"]
         try:
-            data = payloads.decode(body["actions"][0].get("value"))
-            prospect_id = payloads.identifier(data, "p")
-            with database.transaction() as session:
-                details = ops.lift_do_not_contact(session, prospect_id, actor=slack_actor(body),
-                                                  expected_version=payloads.identifier(data, "v"))
-            name = escape(details.full_name or details.email)
-            outcome = build_profile_modal(details, campaign_id=payloads.identifier(data, "c", required=False),
-                                          banner=f":leftwards_arrow_with_hook: *{name}* can be contacted again.")
+            outcome = change(payloads.decode(body["actions"][0].get("value")), slack_actor(body))
         except StaleProspect as stale:
-            outcome = _current_profile(stale.prospect_id, CHANGED.replace("nothing was saved", "nothing was lifted"))
+            outcome = _current_profile(stale.prospect_id, CHANGED.replace("nothing was saved", f"nothing was {undone}"))
         except ProspectNotFound:
             outcome = build_notice_modal("Prospect deleted", GONE)
         except Exception as error:  # noqa: BLE001
             outcome = build_notice_modal("Edit prospect", f":warning: {user_message(error)}")
         client.views_update(view_id=view["id"], hash=view.get("hash"), view=outcome)
+
+    def lift_change(data: dict[str, Any], actor: ops.Actor) -> dict[str, Any]:
+        with database.transaction() as session:
+            details = ops.lift_do_not_contact(session, payloads.identifier(data, "p"), actor=actor,
+                                              expected_version=payloads.identifier(data, "v"))
+        name = escape(details.full_name or details.email)
+        return build_profile_modal(details, campaign_id=payloads.identifier(data, "c", required=False),
+                                   banner=f":leftwards_arrow_with_hook: *{name}* can be contacted again.")
+
+    def lift(body: dict[str, Any], client: WebClient) -> None:
+        change_and_show(body, client, "lifted", lift_change)
 
     app.action("edit.lift", middleware=[gate(services.roles, MANAGER, what="lift a do not contact")])(
         ack=acknowledge, lazy=[lift])
 
+    def block_domain_change(data: dict[str, Any], actor: ops.Actor) -> dict[str, Any]:
+        prospect_id = payloads.identifier(data, "p")
+        with database.transaction() as session:
+            result = ops.block_domain(session, payloads.text(data, "d", 255), actor=actor)
+            details = ops.prospect_details(session, prospect_id)
+        banner = (f":no_entry: Blocked *{escape(result.domain)}*: {result.marked:,} prospect"
+                  f"{'s are' if result.marked != 1 else ' is'} now do not contact"
+                  f"{f' ({result.already:,} already were)' if result.already else ''}. Imports skip new "
+                  "addresses there.")
+        return build_profile_modal(details, campaign_id=payloads.identifier(data, "c", required=False), banner=banner)
+
     def block_domain(body: dict[str, Any], client: WebClient) -> None:
-        view = body["view"]
-        try:
-            data = payloads.decode(body["actions"][0].get("value"))
-            prospect_id = payloads.identifier(data, "p")
-            domain = payloads.text(data, "d", 255)
-            with database.transaction() as session:
-                result = ops.block_domain(session, domain, actor=slack_actor(body))
-                details = ops.prospect_details(session, prospect_id)
-            banner = (f":no_entry: Blocked *{escape(result.domain)}*: {result.marked:,} prospect"
-                      f"{'s are' if result.marked != 1 else ' is'} now do not contact"
-                      f"{f' ({result.already:,} already were)' if result.already else ''}. Imports skip new "
-                      "addresses there.")
-            outcome = build_profile_modal(details, campaign_id=payloads.identifier(data, "c", required=False),
-                                          banner=banner)
-        except ProspectNotFound:
-            outcome = build_notice_modal("Prospect deleted", GONE)
-        except Exception as error:  # noqa: BLE001
-            outcome = build_notice_modal("Edit prospect", f":warning: {user_message(error)}")
-        client.views_update(view_id=view["id"], hash=view.get("hash"), view=outcome)
+        change_and_show(body, client, "blocked", block_domain_change)
 
     app.action("edit.block_domain", middleware=[gate(services.roles, MANAGER, what="block a domain")])(
         ack=acknowledge, lazy=[block_domain])
