@@ -84,17 +84,27 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-def benchmark_main(doc: str, run: Callable[..., list[Figure]], generate: Callable[[Path, int], list[str]]) -> None:
-    """The command line every benchmark script shares: which databases, how many prospects, where to write."""
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
+    """How big, on which databases: the options every benchmark command shares."""
     parser.add_argument("--prospects", type=int, default=1_000_000)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_DATABASE_URL", ""))
-    parser.add_argument("--out", type=Path, help="Also write the table to this markdown file.")
-    args = parser.parse_args()
+
+
+def chosen_databases(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
     kinds = [kind.strip() for kind in args.databases.split(",") if kind.strip()]
     if "postgresql" in kinds and not args.postgres_url:
         parser.error("PostgreSQL needs --postgres-url or BENCH_DATABASE_URL (eval \"$(bash .ci/start-postgres DIR)\")")
+    return kinds
+
+
+def benchmark_main(doc: str, run: Callable[..., list[Figure]], generate: Callable[[Path, int], list[str]]) -> None:
+    """The command line every benchmark script shares: which databases, how many prospects, where to write."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_benchmark_arguments(parser)
+    parser.add_argument("--out", type=Path, help="Also write the table to this markdown file.")
+    args = parser.parse_args()
+    kinds = chosen_databases(parser, args)
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="prospectbot-bench-") as tmp:
         workdir = Path(tmp)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import sqlalchemy
 
-from benchmarks.common import Figure, markdown_table
+from benchmarks.common import Figure, add_benchmark_arguments, chosen_databases, markdown_table
 from benchmarks.storage_bench import generate_csv
 
 # (module, what it measures): in the order of the issues that set the targets.
@@ -34,19 +34,15 @@ SECTIONS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--prospects", type=int, default=1_000_000)
-    parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_DATABASE_URL", ""))
+    add_benchmark_arguments(parser)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/REPORT.md"))
     parser.add_argument("--only", default=",".join(SECTIONS), help="Which benchmarks, comma-separated.")
     args = parser.parse_args()
-    kinds = [kind.strip() for kind in args.databases.split(",") if kind.strip()]
+    kinds = chosen_databases(parser, args)
     wanted = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(wanted) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
-    if "postgresql" in kinds and not args.postgres_url:
-        parser.error("PostgreSQL needs --postgres-url or BENCH_DATABASE_URL (eval \"$(bash .ci/start-postgres DIR)\")")
 
     started = time.monotonic()
     sections: list[tuple[str, list[Figure]]] = []

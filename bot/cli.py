@@ -658,32 +658,15 @@ def _tell_slack(settings: Settings, request: bulk_requests.RequestView) -> str:
                 "once someone presses one of its buttons.")
     from slack_sdk import WebClient
 
-    from handlers.bulk.views import decision_for_requester, request_message
+    from handlers.bulk.listeners import announce_decision
 
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
-    done, failed = [], []
-    if request.message_channel and request.message_ts:
-        text, blocks = request_message(request)
-        try:
-            client.chat_update(channel=request.message_channel, ts=request.message_ts, text=text, blocks=blocks)
-            done.append("updated the approval message")
-        except Exception as error:  # noqa: BLE001 - Slack down or refusing: say so, the decision stands
-            failed.append(f"could not update the approval message ({_slack_error(error)})")
-    kind, _, user = request.requested_by.partition(":")
-    if kind == "slack" and user:
-        try:
-            client.chat_postMessage(channel=user, text=decision_for_requester(request))
-            done.append(f"told {user}")
-        except Exception as error:  # noqa: BLE001
-            failed.append(f"could not tell {user} ({_slack_error(error)})")
-    if not done and not failed:
+    outcomes = announce_decision(client, request)
+    if not outcomes:
         return "Nothing to update in Slack."
+    done = [said for worked, said in outcomes if worked]
+    failed = [said for worked, said in outcomes if not worked]
     return f"In Slack: {'; '.join(done + failed)}."
-
-
-def _slack_error(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    return str(response.get("error")) if response is not None and response.get("error") else type(error).__name__
 
 
 # -- campaigns: notifications and the reference sender ------------------------------------------------------

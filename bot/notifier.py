@@ -13,7 +13,7 @@ import uuid
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers.bulk.listeners import tell_requester, update_message
+from handlers.bulk.listeners import announce_decision
 from handlers.notifications.views import build_opt_out_message
 from storage import bulk_requests, outbox
 from storage.db import Database
@@ -106,8 +106,7 @@ class Notifier:
         with self.database.transaction() as session:
             expired = bulk_requests.expire_due(session)
         for request in expired:
-            update_message(self.client, request)
-            tell_requester(self.client, request)
+            announce_decision(self.client, request)
         return len(expired)
 
     def _failed(self, pending: outbox.PendingNotification, error: str, retry_in: float) -> None:

@@ -19,6 +19,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from handlers.blocks import option
+from handlers.errors import user_message
+from handlers.profile.views import build_notice_modal
 from storage import roles
 from storage.db import Database
 
@@ -162,8 +165,6 @@ def gate(directory: RoleDirectory, needs: str = MEMBER, *, what: str = "") -> Ca
             authorized = context.authorize_result
             access = directory.access(user_of(body), team_id=authorized.team_id if authorized else None)
         except Exception as error:  # noqa: BLE001 - e.g. the database is down: say so, change nothing
-            from handlers.errors import user_message
-
             return refuse(body, ack, client, respond, user_message(error))
         context["access"] = access
         if access.is_manager or (needs == MEMBER and access.is_member):
@@ -176,9 +177,6 @@ def gate(directory: RoleDirectory, needs: str = MEMBER, *, what: str = "") -> Ca
 
 def refuse(body: dict[str, Any], ack: Any, client: WebClient, respond: Any, sentence: str) -> Any:
     """Says no privately, in the surface the request came from; returns the acknowledgement."""
-    from handlers.blocks import option
-    from handlers.profile.views import build_notice_modal
-
     kind = body.get("type")
     if body.get("command"):
         return ack(response_type="ephemeral", text=sentence)

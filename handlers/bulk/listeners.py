@@ -7,6 +7,7 @@ acknowledges at once and applies the request in a lazy listener, then updates th
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -192,8 +193,7 @@ def register(app: App, services: Services) -> None:
         except Exception as error:  # noqa: BLE001 - NotAllowed (four eyes), gone, database down: nothing changed
             tell(client, body, respond, user_message(error))
         else:
-            update_message(client, request)
-            tell_requester(client, request)
+            announce_decision(client, request)
         if from_home:
             publish_home(client, services, user)
 
@@ -207,25 +207,44 @@ def register(app: App, services: Services) -> None:
     app.action("approvals.reject", middleware=manager)(ack=acknowledge, lazy=[reject])
 
 
-def update_message(client: WebClient, request: bulk.RequestView) -> None:
-    """The approval message shows the request as it is now: decided, by whom, with what outcome."""
+# What showing a decision in Slack did: (whether it worked, in words), e.g. (False, "could not tell U0… (…)").
+Outcome = tuple[bool, str]
+
+
+def update_message(client: WebClient, request: bulk.RequestView) -> Outcome | None:
+    """The approval message shows the request as it is now: decided, by whom, with what outcome. None when the
+    request has no message."""
     if not (request.message_channel and request.message_ts):
-        return
+        return None
     text, blocks = request_message(request)
-    try:
-        client.chat_update(channel=request.message_channel, ts=request.message_ts, text=text, blocks=blocks)
-    except Exception:  # noqa: BLE001 - the decision is committed; the message catches up on the next update
-        log.warning("could not update the message of bulk request %s", request.id, exc_info=True)
+    return _attempt(lambda: client.chat_update(channel=request.message_channel, ts=request.message_ts, text=text,
+                                               blocks=blocks),
+                    "updated the approval message", "could not update the approval message", request)
 
 
-def tell_requester(client: WebClient, request: bulk.RequestView) -> None:
+def tell_requester(client: WebClient, request: bulk.RequestView) -> Outcome | None:
+    """A direct message to whoever asked; None when they did not ask from Slack."""
     kind, _, user = request.requested_by.partition(":")
     if kind != "slack" or not user:
-        return
+        return None
+    return _attempt(lambda: client.chat_postMessage(channel=user, text=decision_for_requester(request)),
+                    f"told {user}", f"could not tell {user}", request)
+
+
+def announce_decision(client: WebClient, request: bulk.RequestView) -> list[Outcome]:
+    """Everything Slack shows of a decision, once. Best effort: the decision is committed whatever Slack says."""
+    return [outcome for outcome in (update_message(client, request), tell_requester(client, request)) if outcome]
+
+
+def _attempt(call: Callable[[], Any], done: str, failed: str, request: bulk.RequestView) -> Outcome:
     try:
-        client.chat_postMessage(channel=user, text=decision_for_requester(request))
-    except Exception:  # noqa: BLE001
-        log.warning("could not tell %s about bulk request %s", user, request.id, exc_info=True)
+        call()
+    except Exception as error:  # noqa: BLE001 - Slack down or refusing: said, logged, never raised
+        log.warning("%s of bulk request %s", failed, request.id, exc_info=True)
+        response = getattr(error, "response", None)
+        reason = response.get("error") if response is not None and response.get("error") else type(error).__name__
+        return False, f"{failed} ({reason})"
+    return True, done
 
 
 def tell(client: WebClient, body: dict[str, Any], respond: Respond, sentence: str) -> None:
