@@ -28,9 +28,11 @@ from sqlalchemy import select, text
 from benchmarks.common import Figure, benchmark_main, imported_database, median
 from benchmarks.storage_bench import generate_csv, raw_connection
 from storage import bulk_requests as bulk
-from storage import operations as ops
-from storage.bulk import bulk_insert
+from storage.audit import Actor
+from storage.campaigns import get_or_create_campaign
 from storage.db import Database
+from storage.do_not_contact import mark_do_not_contact
+from storage.fast_insert import bulk_insert
 from storage.models import Activity, Membership, utcnow
 
 APPROVAL_BATCH = 100_000
@@ -40,8 +42,8 @@ MIN_SENT = 3
 MAX_SENT = 6
 OPENED, REPLIED = 0.10, 0.02
 MARKED = 2  # percent of the campaign do not contact before the bench
-REQUESTER = ops.Actor("slack:U0BENCHREQ", "slack")
-MANAGER = ops.Actor("slack:U0BENCHBOSS", "slack")
+REQUESTER = Actor("slack:U0BENCHREQ", "slack")
+MANAGER = Actor("slack:U0BENCHBOSS", "slack")
 
 
 def add_activity(
@@ -73,7 +75,7 @@ def add_activity(
 def add_unengaged_campaign(database: Database, name: str, prospect_ids: Sequence[int]) -> int:
     """A campaign whose members the no-engagement rule all matches: one request freezes all of them."""
     with database.transaction() as session:
-        campaign_id = ops.get_or_create_campaign(session, name, ops.Actor("cli:benchmark", "cli")).id
+        campaign_id = get_or_create_campaign(session, name, Actor("cli:benchmark", "cli")).id
         now = utcnow()
         bulk_insert(session, Membership.__table__, [
             {"campaign_id": campaign_id, "prospect_id": pid, "status": "active", "added_at": now}
@@ -172,7 +174,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     in_pool = set(pool)
     marked = random.Random(7).sample([pid for pid in member_ids if pid not in in_pool], len(member_ids) * MARKED // 100)
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, marked, reason="no-interest", actor=REQUESTER, notify=False)
+        mark_do_not_contact(session, marked, reason="no-interest", actor=REQUESTER, notify=False)
     expected = len(matching.difference(marked))
     print(f"[{kind}] adding {2 * REPEATS} campaigns of {batch:,} unengaged members …", file=sys.stderr, flush=True)
     approval_campaigns = [add_unengaged_campaign(database, f"Approval {n}", sorted(pool[n * batch : (n + 1) * batch]))

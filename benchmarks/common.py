@@ -14,10 +14,11 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from storage import operations as ops
-from storage.csv_source import ProspectCsv
+from storage.audit import Actor
+from storage.campaigns import find_campaign
 from storage.db import Database
 from storage.importing import import_prospects
+from storage.prospect_csv import ProspectCsv
 
 BENCH_SECRET_KEY = b"benchmark-secret-key-0123456789-abcdefgh"
 
@@ -126,6 +127,6 @@ def imported_database(kind: str, workdir: Path, postgres_url: str, name: str, cs
     print(f"[{kind}] importing {csv_path.name} …", file=sys.stderr, flush=True)
     with csv_path.open("rb") as stream:
         import_prospects(database.transaction, ProspectCsv(stream), campaign_name="Big campaign",
-                         actor=ops.Actor("cli:benchmark", "cli"), secret_key=BENCH_SECRET_KEY, source_label="bench")
+                         actor=Actor("cli:benchmark", "cli"), secret_key=BENCH_SECRET_KEY, source_label="bench")
     with database.snapshot() as session:
-        return database, ops.find_campaign(session, "Big campaign").id
+        return database, find_campaign(session, "Big campaign").id

@@ -47,11 +47,13 @@ from sqlalchemy import func, select, text
 
 from benchmarks.common import BENCH_SECRET_KEY, fresh_database, percentile
 from benchmarks.storage_bench import FIRST, LAST, SUFFIX, WORDS
-from storage import operations as ops
-from storage.bulk import bulk_insert
+from storage.audit import Actor
+from storage.campaigns import configure_campaign, get_or_create_campaign
 from storage.db import Database
+from storage.fast_insert import bulk_insert
 from storage.keys import search_key
 from storage.models import AuditEntry, DoNotContact, Membership, Notification, utcnow
+from storage.prospects import insert_new_prospects, new_prospect_row
 from storage.unsubscribe import unsubscribe_token
 from tests.fake_slack import TEAM_ID, FakeSlack
 
@@ -88,13 +90,13 @@ class Seeded:
 
 
 def seed(database: Database, prospects: int, rng: random.Random) -> Seeded:
-    actor = ops.Actor("cli:load-test", "cli")
+    actor = Actor("cli:load-test", "cli")
     with database.transaction() as session:
         campaigns = []
         for name, _, channel in CAMPAIGNS:
-            campaign = ops.get_or_create_campaign(session, name, actor)
+            campaign = get_or_create_campaign(session, name, actor)
             if channel:
-                ops.configure_campaign(session, name, actor=actor, channel=channel)
+                configure_campaign(session, name, actor=actor, channel=channel)
             campaigns.append((campaign.id, name, channel))
     ids = [campaign_id for campaign_id, _, _ in campaigns]
     weights = [share for _, share, _ in CAMPAIGNS]
@@ -107,12 +109,12 @@ def seed(database: Database, prospects: int, rng: random.Random) -> Seeded:
             first, last = rng.choice(FIRST), rng.choice(LAST)
             company = f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()} {rng.choice(SUFFIX)}"
             email = f"{search_key(first)}.{search_key(last)}.{n}@{company.lower().replace(' ', '')}.com"
-            rows.append(ops.new_prospect_row({"email": email, "first_name": first, "last_name": last,
+            rows.append(new_prospect_row({"email": email, "first_name": first, "last_name": last,
                                               "company": company, "title": "Head of Sales"},
                                              source="load test", now=now))
             facts[email] = (email, first, last, company)
         with database.transaction() as session:
-            created = ops.insert_new_prospects(session, rows)
+            created = insert_new_prospects(session, rows)
             member_rows = []
             for email, prospect_id in created.items():
                 people[prospect_id] = facts[email]

@@ -29,7 +29,7 @@ from benchmarks.common import BENCH_SECRET_KEY, Figure, benchmark_main, imported
 from benchmarks.storage_bench import generate_csv
 from bot.app import create_app
 from bot.settings import Settings
-from storage import operations as ops
+from storage.search import search_prospects
 from tests.fake_slack import TEAM_ID, FakeSlack
 
 SIGNING_SECRET = "benchmark-signing-secret"
@@ -112,7 +112,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
         searches.append(arrival_after(fake, "views.open", before, start) * 1000)
 
     with database.snapshot() as session:
-        sample_ids = [item.id for item in ops.search_prospects(session, "", campaign_id=campaign_id, limit=100).items]
+        sample_ids = [item.id for item in search_prospects(session, "", campaign_id=campaign_id, limit=100).items]
     opens = []
     for n in range(SAMPLES):
         prospect_id = sample_ids[n % len(sample_ids)]
@@ -127,11 +127,11 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
 
     saves = []
     with database.snapshot() as session:
-        targets = [item.id for item in ops.search_prospects(session, "", campaign_id=campaign_id, offset=200,
+        targets = [item.id for item in search_prospects(session, "", campaign_id=campaign_id, offset=200,
                                                             limit=100).items]
-        targets += [item.id for item in ops.search_prospects(session, "", campaign_id=campaign_id, offset=300,
+        targets += [item.id for item in search_prospects(session, "", campaign_id=campaign_id, offset=300,
                                                              limit=100).items]
-        targets += [item.id for item in ops.search_prospects(session, "", campaign_id=campaign_id, offset=400,
+        targets += [item.id for item in search_prospects(session, "", campaign_id=campaign_id, offset=400,
                                                              limit=100).items]
     for prospect_id in rng.sample(targets, min(SAMPLES, len(targets))):
         view = {"id": "V2", "hash": "h", "type": "modal", "callback_id": "edit", "previous_view_id": None,

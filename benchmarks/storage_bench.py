@@ -23,11 +23,14 @@ from pathlib import Path
 from sqlalchemy import insert, select, text
 
 from benchmarks.common import BENCH_SECRET_KEY, Figure, benchmark_main, fresh_database, median, percentile
-from storage import operations as ops
+from storage.audit import Actor
+from storage.campaigns import find_campaign, get_or_create_campaign
 from storage.db import SQLITE_CACHE_KIB, Database
+from storage.do_not_contact import mark_do_not_contact
 from storage.keys import KEY_CEILING, search_key
 from storage.models import Activity, Membership, Prospect, utcnow
-from storage.operations import new_prospect_row
+from storage.prospects import new_prospect_row
+from storage.search import search_prospects
 
 FIRST = ("Ana Ben Chloé Daniel Elena Farid Gabriel Hannah Hugo Inès Isaac Jade James Julia Karim Laura Léa Liam "
          "Lucas Maria Mateo Maya Mia Nathan Noah Nora Olivia Omar Paul Priya Rafael Rosa Sam Sara Sofia Tom Victor "
@@ -134,10 +137,10 @@ def read_csv_rows(path: Path) -> list[tuple]:
 def add_other_campaigns_and_activity(database: Database, big_id: int, prospect_ids: list[int], seed: int = 2) -> None:
     """99 more campaigns of 10,000 members each, and email activity, so the data looks lived in."""
     rng = random.Random(seed)
-    actor = ops.Actor("cli:benchmark", "cli")
+    actor = Actor("cli:benchmark", "cli")
     now = utcnow()
     with database.transaction() as session:
-        campaign_ids = [ops.get_or_create_campaign(session, f"Campaign {n:03}", actor).id for n in range(2, 101)]
+        campaign_ids = [get_or_create_campaign(session, f"Campaign {n:03}", actor).id for n in range(2, 101)]
     for campaign_id in campaign_ids:
         members = rng.sample(prospect_ids, min(10_000, len(prospect_ids)))
         with database.transaction() as session:
@@ -161,7 +164,7 @@ def bench_search(database: Database, big_id: int, prefixes: list[str]) -> tuple[
     for prefix in prefixes:
         start = time.perf_counter()
         with database.snapshot() as session:
-            ops.search_prospects(session, prefix, campaign_id=big_id, limit=10)
+            search_prospects(session, prefix, campaign_id=big_id, limit=10)
         through_storage.append(time.perf_counter() - start)
     connection = raw_connection(database)
     raw = []
@@ -185,13 +188,13 @@ def bench_do_not_contact(database: Database, prospect_ids: list[int]) -> list[fl
     rng = random.Random(3)
     batch_size = min(DNC_BATCH, len(prospect_ids) // REPEATS)
     pool = rng.sample(prospect_ids, batch_size * REPEATS)
-    actor = ops.Actor("cli:benchmark", "cli")
+    actor = Actor("cli:benchmark", "cli")
     through_storage = []
     for n in range(REPEATS):
         batch = pool[n * batch_size : (n + 1) * batch_size]
         start = time.perf_counter()
         with database.transaction() as session:
-            result = ops.mark_do_not_contact(session, batch, reason="no-interest", actor=actor)
+            result = mark_do_not_contact(session, batch, reason="no-interest", actor=actor)
         through_storage.append(time.perf_counter() - start)
         assert len(result.marked) == batch_size
     return through_storage
@@ -276,7 +279,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
                           peak_mb <= 300))
 
     with database.snapshot() as session:
-        big_id = ops.find_campaign(session, "Big campaign").id
+        big_id = find_campaign(session, "Big campaign").id
         prospect_ids = list(session.scalars(select(Prospect.id)))
     print(f"[{kind}] adding 99 campaigns and activity …", file=sys.stderr, flush=True)
     add_other_campaigns_and_activity(database, big_id, prospect_ids)
@@ -288,7 +291,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     # Flat memory: reading a campaign a hundred times smaller peaks at nearly the same size; SQLite's page cache
     # (storage.db.SQLITE_CACHE_KIB) fills up on the large one, and stops there.
     with database.snapshot() as session:
-        small_id = ops.find_campaign(session, "Campaign 002").id
+        small_id = find_campaign(session, "Campaign 002").id
     _, small_mb, _ = run_measured([READ_SENDABLE, database.url.render_as_string(hide_password=False),
                                    str(small_id)], env)
     figures.append(Figure(kind, f"read sendable peak memory, {prospects:,} members (MB)", read_mb, read_mb, "MB",

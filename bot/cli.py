@@ -18,15 +18,21 @@ import click
 from dotenv import load_dotenv
 
 from bot.settings import ConfigurationError, Settings, load_settings, require_slack
-from storage.csv_source import ProspectCsv, SourceRow, UnreadableFile
-from storage.db import Database
-from storage.emails import InvalidEmail, normalise_email
-from storage.errors import NotFound, ProspectbotError
 from storage import bulk_requests
-from storage import operations as ops
 from storage import roles as role_grants
+from storage.audit import Actor
+from storage.campaigns import configure_campaign, find_campaign, list_campaigns
+from storage.db import Database
+from storage.deletion import delete_prospect
+from storage.do_not_contact import lift_do_not_contact, mark_addresses
+from storage.domains import block_domain, list_blocked_domains
+from storage.errors import NotFound, ProspectbotError
 from storage.importing import OUTCOMES, RowOutcome, import_prospects
 from storage.models import ROLES
+from storage.prospect_csv import ProspectCsv, SourceRow, UnreadableFile
+from storage.prospects import find_prospect_id, prospect_details
+from storage.reasons import OWN_OPT_OUT, USER_DNC_REASONS
+from storage.search import MAX_PAGE_SIZE, search_prospects
 
 DEBUG_VARIABLE = "PROSPECTBOT_DEBUG"
 
@@ -83,12 +89,12 @@ class FriendlyGroup(click.Group):
             ) from None
 
 
-def cli_actor() -> ops.Actor:
+def cli_actor() -> Actor:
     try:
         user = getpass.getuser()
     except Exception:  # no login name in some containers
         user = "unknown"
-    return ops.Actor(f"cli:{os.environ.get('PROSPECTBOT_ACTOR') or user}", "cli")
+    return Actor(f"cli:{os.environ.get('PROSPECTBOT_ACTOR') or user}", "cli")
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -132,7 +138,7 @@ def upgrade(runtime: Runtime) -> None:
 def campaigns(runtime: Runtime) -> None:
     """List campaigns with their members and how many may be emailed now."""
     with runtime.database().snapshot() as session:
-        rows = ops.list_campaigns(session)
+        rows = list_campaigns(session)
     if not rows:
         click.echo("No campaigns yet: import a CSV with `prospectbot import FILE.csv --campaign NAME`.")
         return
@@ -242,14 +248,14 @@ def _progress_bar(total_bytes: int) -> Any:
 @click.argument("query")
 @click.option("--campaign", help="Search only this campaign.")
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--per-page", type=click.IntRange(1, ops.MAX_PAGE_SIZE), default=20, show_default=True)
+@click.option("--per-page", type=click.IntRange(1, MAX_PAGE_SIZE), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per prospect, for scripts.")
 @pass_runtime
 def find(runtime: Runtime, query: str, campaign: str | None, page: int, per_page: int, as_json: bool) -> None:
     """Find prospects whose email, name or company starts with QUERY."""
     with runtime.database().snapshot() as session:
-        campaign_id = ops.find_campaign(session, campaign).id if campaign else None
-        result = ops.search_prospects(session, query, campaign_id=campaign_id, offset=(page - 1) * per_page,
+        campaign_id = find_campaign(session, campaign).id if campaign else None
+        result = search_prospects(session, query, campaign_id=campaign_id, offset=(page - 1) * per_page,
                                       limit=per_page)
     if as_json:
         for item in result.items:
@@ -284,7 +290,7 @@ def _print_table(headers: list[str], rows: Iterable[list[str]], *, full_last: bo
 def show(runtime: Runtime, email: str) -> None:
     """Show a prospect's details, campaigns, metrics and do-not-contact state."""
     with runtime.database().snapshot() as session:
-        details = ops.prospect_details(session, ops.find_prospect_id(session, email))
+        details = prospect_details(session, find_prospect_id(session, email))
     click.echo(f"{details.full_name or '(no name)'} <{details.email}>")
     for label, value in (("Company", details.company), ("Title", details.title), ("Phone", details.phone),
                          ("LinkedIn", details.linkedin_url), ("Source", details.source)):
@@ -311,7 +317,7 @@ def show(runtime: Runtime, email: str) -> None:
 @click.argument("emails", nargs=-1)
 @click.option("--file", "list_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A file of addresses: one per line, or a CSV with an email column.")
-@click.option("--reason", type=click.Choice(ops.USER_DNC_REASONS),
+@click.option("--reason", type=click.Choice(USER_DNC_REASONS),
               help="requested = the prospect asked; other needs --note. Required, except with --domain.")
 @click.option("--note", default="", help="Why (required with --reason other; optional with --domain).")
 @click.option("--domain", help="Block everyone at this email domain (acme.com) instead of listing addresses.")
@@ -339,31 +345,15 @@ def dnc(runtime: Runtime, emails: tuple[str, ...], list_file: Path | None, reaso
         _block_domain(runtime, domain, note)
         return
     if reason is None:
-        raise click.UsageError(f"Missing option '--reason': choose {', '.join(ops.USER_DNC_REASONS)} "
+        raise click.UsageError(f"Missing option '--reason': choose {', '.join(USER_DNC_REASONS)} "
                                "(only --domain goes without one).")
-    ops.validate_dnc_reason(reason, note)
     raw = list(emails) + (list(_addresses_in_file(list_file)) if list_file else [])
     if not raw:
         raise click.UsageError("Give at least one address, or --file.")
-    addresses, invalid = [], []
-    for value in raw:
-        try:
-            addresses.append(normalise_email(value))
-        except InvalidEmail as error:
-            invalid.append(f'"{value}" ({error.reason})')
-    if invalid:
-        raise click.ClickException(
-            f"Not valid email addresses: {', '.join(invalid[:5])}{' …' if len(invalid) > 5 else ''}. Nothing was changed."
-        )
-    addresses = list(dict.fromkeys(addresses))
-    actor = cli_actor()
-    settings = runtime.settings
     with runtime.database().transaction() as session:
-        known = ops.prospect_ids_by_email(session, addresses)
-        result = ops.mark_do_not_contact(session, list(known.values()), reason=reason, note=note, actor=actor)
-        unknown = [address for address in addresses if address not in known]
-        for address in unknown:
-            ops.block_unknown_address(session, address, secret_key=settings.secret_key, actor=actor)
+        outcome = mark_addresses(session, raw, reason=reason, note=note, actor=cli_actor(),
+                                     secret_key=runtime.settings.secret_key)
+    result, unknown = outcome.prospects, outcome.blocked_unknown
     parts = [f"Marked {_count(len(result.marked), 'prospect')} do not contact ({reason})."]
     if result.upgraded_to_own_opt_out:
         parts.append(f"{_count(len(result.upgraded_to_own_opt_out), 'prospect')} now show their own opt-out.")
@@ -377,7 +367,7 @@ def dnc(runtime: Runtime, emails: tuple[str, ...], list_file: Path | None, reaso
 
 def _block_domain(runtime: Runtime, domain: str, note: str) -> None:
     with runtime.database().transaction() as session:
-        result = ops.block_domain(session, domain, actor=cli_actor(), note=note)
+        result = block_domain(session, domain, actor=cli_actor(), note=note)
     head = f"Blocked {result.domain}" if result.newly_blocked else f"{result.domain} was already blocked"
     if result.marked:
         verb = "is" if result.marked == 1 else "are"
@@ -394,7 +384,7 @@ def _block_domain(runtime: Runtime, domain: str, note: str) -> None:
 def _print_blocked_domains(runtime: Runtime) -> None:
     with runtime.database().snapshot() as session:
         rows = [[b.domain, b.actor, f"{b.created_at:%Y-%m-%d %H:%M}", b.note]
-                for b in ops.list_blocked_domains(session)]
+                for b in list_blocked_domains(session)]
     if not rows:
         click.echo("No domain is blocked: block one with `prospectbot dnc --domain acme.com`.")
         return
@@ -437,8 +427,8 @@ def delete(runtime: Runtime, email: str, block_reimport: bool, yes: bool) -> Non
     """Delete a prospect entirely (see the re-import warning)."""
     database = runtime.database()
     with database.snapshot() as session:
-        details = ops.prospect_details(session, ops.find_prospect_id(session, email))
-    opted_out = details.do_not_contact is not None and details.do_not_contact.reason == ops.OWN_OPT_OUT
+        details = prospect_details(session, find_prospect_id(session, email))
+    opted_out = details.do_not_contact is not None and details.do_not_contact.reason == OWN_OPT_OUT
     if not yes:
         click.echo(f"{details.full_name or details.email} <{details.email}>, in {_count(len(details.campaigns), 'campaign')}.")
         if opted_out:
@@ -449,7 +439,7 @@ def delete(runtime: Runtime, email: str, block_reimport: bool, yes: bool) -> Non
             raise click.ClickException("Not deleted: confirm with --yes when not running in a terminal.")
         click.confirm("Delete this prospect?", abort=True)
     with database.transaction() as session:
-        result = ops.delete_prospect(
+        result = delete_prospect(
             session, details.id, actor=cli_actor(), secret_key=runtime.settings.secret_key,
             block_reimport=block_reimport, expected_version=details.version,
         )
@@ -474,14 +464,13 @@ def lift(runtime: Runtime, email: str, yes: bool) -> None:
     manager's action; whoever runs this command is trusted as one."""
     database = runtime.database()
     with database.snapshot() as session:
-        details = ops.prospect_details(session, ops.find_prospect_id(session, email))
-        domain_blocked = bool(ops.blocked_domains_among(session, [ops.normalise_domain(details.email)]))
+        details = prospect_details(session, find_prospect_id(session, email))
     dnc = details.do_not_contact
     if dnc is None:
         click.echo(f"{details.email} is not do not contact: nothing to lift.")
         return
     # A lift the storage layer refuses needs no confirmation: it says why, and nothing changes.
-    refused = dnc.reason == ops.OWN_OPT_OUT or domain_blocked
+    refused = details.lift_refusal is not None
     if not yes and not refused:
         note = f" — {dnc.note}" if dnc.note else ""
         click.echo(f"{details.full_name or details.email} <{details.email}>: do not contact since "
@@ -491,7 +480,7 @@ def lift(runtime: Runtime, email: str, yes: bool) -> None:
             raise click.ClickException("Not lifted: confirm with --yes when not running in a terminal.")
         click.confirm("Lift do not contact?", abort=True)
     with database.transaction() as session:
-        ops.lift_do_not_contact(session, details.id, actor=cli_actor(), expected_version=details.version)
+        lift_do_not_contact(session, details.id, actor=cli_actor(), expected_version=details.version)
     click.echo(f"Lifted do not contact for {details.email} (was: {dnc.reason}). They may be emailed again.")
 
 
@@ -685,10 +674,10 @@ def campaign(runtime: Runtime, name: str, channel: str | None, subject: str | No
     database = runtime.database()
     if channel is None and subject is None and body is None:
         with database.snapshot() as session:
-            found = ops.find_campaign(session, name)
+            found = find_campaign(session, name)
     else:
         with database.transaction() as session:
-            found = ops.configure_campaign(session, name, actor=cli_actor(), channel=channel, subject=subject,
+            found = configure_campaign(session, name, actor=cli_actor(), channel=channel, subject=subject,
                                            body=body)
     default = runtime.settings.slack_notify_channel or "none set"
     click.echo(f"{found.name}\n  notifications: {found.notify_channel or f'default channel ({default})'}\n"
@@ -788,7 +777,7 @@ def demo(runtime: Runtime) -> None:
     click.echo(f"Database: {database.description}\n")
     click.get_current_context().invoke(campaigns)
     with database.snapshot() as session:
-        sample = ops.search_prospects(session, "", limit=1).items
+        sample = search_prospects(session, "", limit=1).items
     if sample:
         click.echo(f"\nTry:  prospectbot find {sample[0].first_name.lower()[:3]}\n      prospectbot show {sample[0].email}")
 

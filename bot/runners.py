@@ -10,8 +10,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import create_app
-from bot.settings import WHERE_TO_FIND, ConfigurationError, Settings, require_slack
 from bot.notifier import Notifier
+from bot.settings import WHERE_TO_FIND, ConfigurationError, Settings, require_slack
 from bot.web import SLACK_PATH, create_wsgi_app
 from storage.db import Database
 

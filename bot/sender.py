@@ -14,7 +14,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from string import Template
 
 from bot.settings import Settings, require_mail
-from storage import operations as ops
+from storage.campaigns import find_campaign
 from storage.db import Database
 from storage.errors import ProspectbotError
 from storage.sending import Recipient, is_sendable, iter_sendable, record_activity
@@ -76,7 +76,7 @@ def send_campaign(
 ) -> SendReport:
     require_mail(settings)
     with database.snapshot() as session:
-        campaign = ops.find_campaign(session, campaign_name)
+        campaign = find_campaign(session, campaign_name)
         campaign_id, subject, body = campaign.id, campaign.subject_template, campaign.body_template
     report = SendReport()
     smtp = None if dry_run else _connect(settings)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from slack_bolt import App
 
 from handlers.bulk import listeners as bulk_listeners
+from handlers.context import Services
 from handlers.edit import listeners as edit_listeners
 from handlers.find import listeners as find_listeners
 from handlers.home import listeners as home_listeners
 from handlers.notifications import listeners as notification_listeners
 from handlers.profile import listeners as profile_listeners
-from handlers.context import Services
 
 
 def register_listeners(app: App, services: Services) -> None:

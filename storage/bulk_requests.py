@@ -15,7 +15,10 @@ from typing import Any
 from sqlalchemy import Select, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from storage.bulk import bulk_insert
+from storage.audit import Actor, record_audit
+from storage.campaigns import campaign_settings
+from storage.do_not_contact import mark_do_not_contact
+from storage.domains import normalise_domain
 from storage.emails import InvalidEmail, normalise_email
 from storage.errors import InvalidInput, NotAllowed, NotFound
 from storage.models import (
@@ -25,19 +28,11 @@ from storage.models import (
     Campaign,
     DoNotContact,
     Membership,
-    Notification,
     Prospect,
     utcnow,
 )
-from storage.operations import (
-    USER_DNC_REASONS,
-    Actor,
-    campaign_settings,
-    mark_do_not_contact,
-    normalise_domain,
-    record_audit,
-    storable_text,
-)
+from storage.outbox import enqueue_summary
+from storage.reasons import checked_reason
 
 DEFAULT_TTL = dt.timedelta(days=7)
 SAMPLE_SIZE = 5
@@ -207,13 +202,7 @@ def create_request(
     """Freezes the prospects the rule matches now into a pending request; nothing else changes until a manager
     approves it. Returns the request's id."""
     reason = reason or DEFAULT_REASONS[rule.kind]
-    if reason not in USER_DNC_REASONS:
-        raise InvalidInput(f"Unknown reason \"{reason}\": choose one of {', '.join(USER_DNC_REASONS)}.")
-    note = storable_text(note).strip()
-    if len(note) > 2000:
-        raise InvalidInput("The note can be at most 2,000 characters long.")
-    if reason == "other" and not note:
-        raise InvalidInput('The reason "other" needs a note saying why.')
+    note = checked_reason(reason, note)
     settings = campaign_settings(session, campaign_id)
     now = utcnow()
     request_id = session.scalar(
@@ -330,26 +319,15 @@ def decide(session: Session, request_id: int, *, decider: Actor, approve: bool,
                                      actor=Actor(decider.who, "bulk"), notify=False)
         applied = len(result.marked) + len(result.upgraded_to_own_opt_out)
         request.status, request.applied_count, request.skipped_count = "approved", applied, len(ids) - applied
-        _enqueue_summary(session, request, applied, decider)
+        if applied:  # one message for the whole request, never one per prospect
+            enqueue_summary(session, prospect_count=applied, campaign_id=request.campaign_id, reason=request.reason,
+                            actor=Actor(decider.who, "bulk"))
     else:
         request.status = "rejected"
     record_audit(session, decider, f"bulk.{'approve' if approve else 'reject'}", campaign_id=request.campaign_id,
                  after={"request_id": request_id, "applied": request.applied_count, "skipped": request.skipped_count})
     session.flush()
     return request_view(session, request_id)
-
-
-def _enqueue_summary(session: Session, request: BulkRequest, applied: int, decider: Actor) -> None:
-    """One message for the whole request, in its campaign's notification channel: never one per prospect."""
-    if not applied:
-        return
-    channel = session.scalar(select(Campaign.notify_channel).where(Campaign.id == request.campaign_id)) or ""
-    now = utcnow()
-    bulk_insert(session, Notification.__table__, [{
-        "created_at": now, "prospect_id": None, "prospect_count": applied, "channel": channel,
-        "campaign_ids": [request.campaign_id], "reason": request.reason, "via": "bulk", "actor": decider.who,
-        "attempts": 0, "next_attempt_at": now, "last_error": "",
-    }])
 
 
 def _expire(session: Session, request: BulkRequest, now: dt.datetime) -> None:

@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from storage.audit import Actor
+from storage.campaigns import get_or_create_campaign
+from storage.do_not_contact import mark_do_not_contact
 from storage.keys import search_key
 from storage.models import Activity, Campaign, Membership, Prospect, utcnow
-from storage.operations import (
-    Actor,
-    block_unknown_address,
-    get_or_create_campaign,
-    mark_do_not_contact,
-    new_prospect_row,
-)
+from storage.prospects import new_prospect_row
+from storage.suppressions import block_unknown_address
 
 DEMO_CAMPAIGNS = (
     "Demo · SaaS founders Q4",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.bulk import among
+from storage.fast_insert import among
 from storage.models import AuditEntry, Campaign, DoNotContact, Membership, Prospect
 
 RECENT = 10

@@ -17,19 +17,18 @@ from typing import NamedTuple
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.bulk import among, bulk_insert
-from storage.csv_source import ProspectCsv, RowProblem, SourceRow
+from storage.audit import Actor, record_audit
+from storage.campaigns import get_or_create_campaign
+from storage.domains import blocked_domains_among
 from storage.emails import InvalidEmail, email_domain, normalise_email
+from storage.fast_insert import among, bulk_insert
 from storage.keys import address_fingerprint
 from storage.models import DoNotContact, Import, Membership, Suppression, utcnow
-from storage.operations import (
-    Actor,
-    blocked_domains_among,
-    get_or_create_campaign,
+from storage.prospect_csv import ProspectCsv, RowProblem, SourceRow
+from storage.prospects import (
     insert_new_prospects,
     new_prospect_row,
     prospect_ids_by_email,
-    record_audit,
 )
 
 Transaction = Callable[[], AbstractContextManager[Session]]

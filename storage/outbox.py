@@ -1,4 +1,5 @@
-"""The notifications outbox: claimed by one worker at a time, delivered once, retried with backoff.
+"""The notifications outbox: every Slack notification is written here, in the transaction of the change it
+announces, then claimed by one worker at a time, delivered once, retried with backoff.
 
 A worker claims due rows for a lease (SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, so several workers on one
 database never take the same row; SQLite writers are serialised anyway), posts them outside any transaction, then
@@ -8,15 +9,107 @@ records the outcome only if it still holds the claim.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Campaign, Notification, Prospect, utcnow
+from storage.audit import Actor
+from storage.fast_insert import among, bulk_insert, chunked
+from storage.models import Campaign, Membership, Notification, Prospect, utcnow
 
 # Longer than any Slack call can take (the client times out after 10 s), so a claim never runs out mid-post.
 LEASE_SECONDS = 60.0
+
+
+# -- writing ------------------------------------------------------------------------------------------------
+
+
+SUMMARY_ABOVE = 10  # more prospects than this in one change: one summary per channel, not a message each
+
+
+def enqueue_opt_out_notifications(
+    session: Session, prospect_ids: Sequence[int], *, reason: str, actor: Actor, campaign_id: int | None = None
+) -> None:
+    """Outbox rows for these opt-outs, in the caller's transaction: one per prospect and notification channel,
+    naming the campaigns that channel follows — or, for a bulk change, one summary per channel. `campaign_id`
+    narrows it to one campaign: an unsubscribe link is clicked in one campaign's email."""
+    if not prospect_ids:
+        return
+    if len(prospect_ids) > SUMMARY_ABOVE:
+        rows = [_row(None, count, channel, campaigns, reason=reason, actor=actor)
+                for channel, (count, campaigns) in _summary_by_channel(session, prospect_ids).items()]
+    else:
+        rows = [_row(pid, 1, channel, campaigns, reason=reason, actor=actor)
+                for (pid, channel), campaigns in _campaigns_by_prospect_and_channel(session, prospect_ids,
+                                                                                      campaign_id).items()]
+    bulk_insert(session, Notification.__table__, rows)
+
+
+def enqueue_summary(session: Session, *, prospect_count: int, campaign_id: int, reason: str, actor: Actor) -> None:
+    """One message for a change of `prospect_count` prospects of one campaign, in that campaign's channel."""
+    channel = session.scalar(select(Campaign.notify_channel).where(Campaign.id == campaign_id)) or ""
+    bulk_insert(session, Notification.__table__,
+                [_row(None, prospect_count, channel, [campaign_id], reason=reason, actor=actor)])
+
+
+def _row(prospect_id: int | None, prospect_count: int, channel: str, campaign_ids: list[int], *, reason: str,
+         actor: Actor) -> dict[str, Any]:
+    now = utcnow()
+    return {"created_at": now, "prospect_id": prospect_id, "prospect_count": prospect_count, "channel": channel,
+            "campaign_ids": campaign_ids, "reason": reason, "via": actor.channel, "actor": actor.who, "attempts": 0,
+            "next_attempt_at": now, "last_error": ""}
+
+
+def _campaigns_by_prospect_and_channel(
+    session: Session, prospect_ids: Sequence[int], campaign_id: int | None
+) -> dict[tuple[int, str], list[int]]:
+    statement = (
+        select(Membership.prospect_id, Membership.campaign_id, Campaign.notify_channel)
+        .join(Campaign, Campaign.id == Membership.campaign_id)
+        .where(among(session, Membership.prospect_id, list(prospect_ids)))
+        .order_by(Membership.prospect_id, Membership.campaign_id)
+    )
+    if campaign_id is not None:
+        statement = statement.where(Membership.campaign_id == campaign_id)
+    grouped: dict[tuple[int, str], list[int]] = {}
+    for pid, cid, channel in session.execute(statement):
+        grouped.setdefault((pid, channel), []).append(cid)
+    announced = {pid for pid, _ in grouped}
+    for pid in prospect_ids:
+        if pid not in announced:
+            grouped[(pid, "")] = []  # in no campaign: the default channel still hears of it
+    return grouped
+
+
+def _summary_by_channel(session: Session, prospect_ids: Sequence[int]) -> dict[str, tuple[int, list[int]]]:
+    """{channel: (how many of the prospects are in its campaigns, those campaigns)}, counted by the database."""
+    counts: dict[str, int] = {}
+    campaigns: dict[str, set[int]] = {}
+    in_any_campaign = 0
+    for ids in chunked(list(prospect_ids)):  # disjoint chunks: their counts add up exactly
+        members = among(session, Membership.prospect_id, ids)
+        for channel, count in session.execute(
+            select(Campaign.notify_channel, func.count(func.distinct(Membership.prospect_id)))
+            .join(Campaign, Campaign.id == Membership.campaign_id).where(members).group_by(Campaign.notify_channel)
+        ):
+            counts[channel] = counts.get(channel, 0) + count
+        for channel, cid in session.execute(
+            select(Campaign.notify_channel, Membership.campaign_id).distinct()
+            .join(Campaign, Campaign.id == Membership.campaign_id).where(members)
+        ):
+            campaigns.setdefault(channel, set()).add(cid)
+        in_any_campaign += session.scalar(select(func.count(func.distinct(Membership.prospect_id))).where(members)) or 0
+    outside = len(prospect_ids) - in_any_campaign
+    if outside:
+        counts[""] = counts.get("", 0) + outside
+        campaigns.setdefault("", set())
+    return {channel: (count, sorted(campaigns.get(channel, set()))) for channel, count in counts.items()}
+
+
+# -- delivering -----------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ import re
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from storage.audit import Actor, record_audit
 from storage.errors import InvalidInput
 from storage.models import ROLES, RoleGrant, utcnow
-from storage.operations import Actor, record_audit
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 

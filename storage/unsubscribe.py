@@ -14,15 +14,19 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Campaign, DeletedMembership, DoNotContact, Membership, Prospect, Suppression
-from storage.operations import (
-    OWN_OPT_OUT,
-    Actor,
-    enqueue_opt_out_notifications,
-    mark_do_not_contact,
-    record_audit,
-    suppress_fingerprint,
+from storage.audit import Actor, record_audit
+from storage.do_not_contact import mark_do_not_contact
+from storage.models import (
+    Campaign,
+    DeletedMembership,
+    DoNotContact,
+    Membership,
+    Prospect,
+    Suppression,
 )
+from storage.outbox import enqueue_opt_out_notifications
+from storage.reasons import OWN_OPT_OUT
+from storage.suppressions import suppress_fingerprint
 
 THE_PROSPECT = Actor("prospect", "unsubscribe-link")
 MAC_BYTES = 16

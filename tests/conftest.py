@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from storage.audit import Actor
 from storage.db import Database
 from storage.models import Base
-from storage.operations import Actor
 
 TEST_SECRET_KEY = b"test-secret-key-0123456789-abcdefghijklmnop"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")

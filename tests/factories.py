@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from storage.audit import Actor
+from storage.campaigns import get_or_create_campaign
 from storage.models import Membership, Prospect, utcnow
-from storage.operations import Actor, get_or_create_campaign, new_prospect_row
+from storage.prospects import new_prospect_row
 
 SETUP = Actor("cli:test-setup", "cli")
 

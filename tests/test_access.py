@@ -7,10 +7,11 @@ import pytest
 from slack_sdk import WebClient
 
 from handlers.access import GUEST as GUEST_REFUSAL
-from handlers.access import NOT_A_MEMBER, OUTSIDER as OUTSIDER_REFUSAL, UNREACHABLE, RoleDirectory
+from handlers.access import NOT_A_MEMBER, UNREACHABLE, RoleDirectory
+from handlers.access import OUTSIDER as OUTSIDER_REFUSAL
 from storage import roles
+from storage.audit import Actor
 from storage.errors import InvalidInput
-from storage.operations import Actor
 from tests.fake_slack import GUEST, MANAGER, MEMBER, OUTSIDER, Scripted
 
 OPERATOR = Actor("cli:ops", "cli")

@@ -39,10 +39,13 @@ from handlers.find.views import build_find_modal
 from handlers.home.views import build_home
 from handlers.profile.views import build_profile_modal
 from storage import bulk_requests as bulk
-from storage import operations as ops
 from storage import roles
+from storage.audit import Actor
 from storage.db import Database
+from storage.do_not_contact import mark_do_not_contact
 from storage.models import Base, BlockedDomain, BulkRequest, Campaign, DoNotContact, Membership, Prospect
+from storage.prospects import ProspectDetails, prospect_details
+from storage.search import ProspectSummary, SearchPage
 from storage.unsubscribe import unsubscribe_token
 from tests import factories
 from tests.conftest import APPROVALS_CHANNEL, TEST_SECRET_KEY
@@ -74,7 +77,7 @@ def live(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def team(live: LiveApp) -> World:
     live.fake.people[GRANTED_GUEST] = {"is_restricted": True}
-    operator = ops.Actor("cli:ops", "cli")
+    operator = Actor("cli:ops", "cli")
     with live.database.transaction() as session:
         roles.grant_role(session, GRANTED_GUEST, "member", actor=operator)
         roles.grant_role(session, GRANTED_MANAGER, "manager", actor=operator)
@@ -92,7 +95,7 @@ class Case:
     prospect: int
     email: str
     domain: str
-    details: ops.ProspectDetails
+    details: ProspectDetails
     request: int | None = None
 
     def view(self, built: dict[str, Any]) -> dict[str, Any]:
@@ -107,12 +110,12 @@ def prepare(live: LiveApp, team: World, action: str) -> Case:
     with live.database.transaction() as session:
         prospect = factories.prospect(session, email, team["q4"], first_name=f"Casey{n}", last_name="Tester")
         if action == "lift":
-            ops.mark_do_not_contact(session, [prospect], reason="no-interest", actor=ops.Actor("slack:U0BOB", "slack"))
+            mark_do_not_contact(session, [prospect], reason="no-interest", actor=Actor("slack:U0BOB", "slack"))
         request = None
         if action in ("approve", "reject"):
             request = bulk.create_request(session, team["q4"], bulk.parse_rule("domains", domains=domain),
-                                          actor=ops.Actor(f"slack:{OTHER_MANAGER}", "slack"))
-        details = ops.prospect_details(session, prospect)
+                                          actor=Actor(f"slack:{OTHER_MANAGER}", "slack"))
+        details = prospect_details(session, prospect)
     return Case(n, team["q4"], prospect, email, domain, details, request)
 
 
@@ -138,8 +141,8 @@ def selected(value: str, label: str = "x") -> dict[str, Any]:
 
 def find_view(case: Case) -> dict[str, Any]:
     """Find, with Q4 Outreach chosen and a page listing the case's prospect between a previous and a next page."""
-    item = ops.ProspectSummary(case.prospect, case.email, f"Casey{case.n}", "Tester", "", "", False)
-    page = ops.SearchPage(items=[item], offset=10, limit=10, has_more=True)
+    item = ProspectSummary(case.prospect, case.email, f"Casey{case.n}", "Tester", "", "", False)
+    page = SearchPage(items=[item], offset=10, limit=10, has_more=True)
     return case.view(build_find_modal(campaign=(case.q4, "Q4 Outreach"), page=page))
 
 
@@ -626,7 +629,7 @@ def busy_day(app: LiveApp, case: Case, reader: Case) -> None:
                                            "dnc_note": {"note": {"type": "plain_text_input", "value": "Asked"}}})
     app.drain()
     with app.database.snapshot() as session:
-        details = ops.prospect_details(session, case.prospect)
+        details = prospect_details(session, case.prospect)
     assert details.do_not_contact.note == "Asked"
     slack.click(case.view(build_edit_modal(details, is_manager=True)), "edit.delete", user=MANAGER)
     slack.submit(reader.view(build_bulk_form()), bulk_state(reader), user=MEMBER)

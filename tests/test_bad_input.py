@@ -24,16 +24,21 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from handlers.blocks import button
-from handlers.payloads import MAX_ID
 from handlers.bulk.views import build_bulk_form
 from handlers.edit.views import build_edit_modal
 from handlers.find.views import build_find_modal
+from handlers.payloads import MAX_ID
 from storage import bulk_requests as bulk
-from storage import operations as ops
-from storage.csv_source import ProspectCsv, UnreadableFile
-from storage.errors import InvalidInput
+from storage.audit import Actor
+from storage.campaigns import CHANNEL_ID
+from storage.do_not_contact import mark_do_not_contact
+from storage.domains import normalise_domain
+from storage.errors import InvalidInput, ProspectNotFound
 from storage.importing import OUTCOMES, import_prospects
 from storage.models import Campaign, Import, Membership, Prospect
+from storage.prospect_csv import ProspectCsv, UnreadableFile
+from storage.prospects import prospect_details
+from storage.reasons import USER_DNC_REASONS
 from storage.unsubscribe import membership_for_token, unsubscribe_token
 from tests import factories
 from tests.conftest import TEST_SECRET_KEY
@@ -91,12 +96,12 @@ def world(live: LiveApp) -> World:
         jane = factories.prospect(session, "jane@acme.com", q4, first_name="Jane", last_name="Doe", company="Acme")
         bob = factories.prospect(session, "bob@acme.com", q4, first_name="Bob", last_name="Ray", company="Acme")
         factories.prospect(session, "zed@zeta.io", q4, first_name="Zed")
-        ops.mark_do_not_contact(session, [bob], reason="no-interest", actor=ops.Actor("slack:U0BOB", "slack"))
-        requester = ops.Actor(f"slack:{OTHER_MANAGER}", "slack")
+        mark_do_not_contact(session, [bob], reason="no-interest", actor=Actor("slack:U0BOB", "slack"))
+        requester = Actor(f"slack:{OTHER_MANAGER}", "slack")
         bulk.create_request(session, q4, bulk.parse_rule("domains", domains="zeta.io"), actor=requester)
         rejected = bulk.create_request(session, q4, bulk.parse_rule("domains", domains="acme.com"), actor=requester)
-        bulk.decide(session, rejected, decider=ops.Actor(f"slack:{MANAGER}", "slack"), approve=False)
-        details = ops.prospect_details(session, jane)
+        bulk.decide(session, rejected, decider=Actor(f"slack:{MANAGER}", "slack"), approve=False)
+        details = prospect_details(session, jane)
     return World(q4=q4, jane=jane, bob=bob, jane_details=details)
 
 
@@ -158,8 +163,8 @@ def current_version(live: LiveApp, prospect_id: int | None) -> int | None:
         return None
     with live.database.snapshot() as session:
         try:
-            return ops.prospect_details(session, prospect_id).version
-        except ops.ProspectNotFound:
+            return prospect_details(session, prospect_id).version
+        except ProspectNotFound:
             return None
 
 
@@ -239,7 +244,7 @@ def typed_in(value: str | None) -> dict[str, Any]:
     return {"type": "plain_text_input", "value": value}
 
 
-reason_choice = st.one_of(st.sampled_from(ops.USER_DNC_REASONS + ("requested", "domain-blocked", "")), maybe_text)
+reason_choice = st.one_of(st.sampled_from(USER_DNC_REASONS + ("requested", "domain-blocked", "")), maybe_text)
 
 
 @examples(40)
@@ -252,7 +257,7 @@ def test_edit_submission(live, world, reason, note, metadata):
     data = decoded(metadata)
     prospect_id = ids_of(data, "p")
     kept = (note or "").replace("\x00", "")  # NUL characters are dropped from notes
-    legit = (reason in ops.USER_DNC_REASONS and (reason != "other" or kept.strip()) and len(kept) <= 2000
+    legit = (reason in USER_DNC_REASONS and (reason != "other" or kept.strip()) and len(kept) <= 2000
              and prospect_id is not None and ids_of(data, "v") == current_version(live, prospect_id))
     assume(not legit)  # a valid save is the journey test_slack_edit.py follows
     live.fresh()
@@ -356,7 +361,7 @@ def legit_action(live: LiveApp, action: str, value: str, conversation: str) -> b
         if current_version(live, prospect_id) is None or not isinstance(data.get("d"), str):
             return False
         try:
-            ops.normalise_domain(data["d"][:255])
+            normalise_domain(data["d"][:255])
         except InvalidInput:
             return False
         return True
@@ -365,7 +370,7 @@ def legit_action(live: LiveApp, action: str, value: str, conversation: str) -> b
             return ids_of(data, "r") in {request.id for request in bulk.pending_requests(session, limit=1000)}
     if action == "find.notify_channel":
         channel = conversation.strip().lstrip("#")
-        return ids_of(data, "c") is not None and (not channel or bool(ops.CHANNEL_ID.match(channel)))
+        return ids_of(data, "c") is not None and (not channel or bool(CHANNEL_ID.match(channel)))
     return False
 
 
@@ -491,7 +496,7 @@ email_cell = st.one_of(st.emails().map(str), st.sampled_from(["jane@acme.com", "
 @example(rows=[], header=["Email", "First Name", "Last Name", "Company", "Title"], delimiter=",", encoding="utf-8",
          bom=False, tail=b"")
 def test_csv_files_are_imported_or_refused_whole(live, world, rows, header, delimiter, encoding, bom, tail):
-    """Through storage.importing on both databases (test_csv_source.py reads files; this writes them): a file is
+    """Through storage.importing on both databases (test_prospect_csv.py reads files; this writes them): a file is
     refused in one sentence with nothing written, or every row gets exactly one outcome and the database holds
     exactly the new people and memberships the report counts."""
     out = io.StringIO(newline="")
@@ -517,7 +522,7 @@ def test_csv_files_are_imported_or_refused_whole(live, world, rows, header, deli
         return
     name = f"Import {imports + 1}"
     report = import_prospects(live.database.transaction, source, campaign_name=name,
-                              actor=ops.Actor("cli:ops", "cli"), secret_key=TEST_SECRET_KEY,
+                              actor=Actor("cli:ops", "cli"), secret_key=TEST_SECRET_KEY,
                               source_label="import:leads.csv")
     assert set(report.counts) == set(OUTCOMES)
     assert totals() == (campaigns + 1, imports + 1, prospects + report.counts["new"],

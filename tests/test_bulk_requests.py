@@ -10,15 +10,17 @@ import pytest
 from sqlalchemy import func, select
 
 from storage import bulk_requests as bulk
-from storage import operations as ops
+from storage.audit import Actor
+from storage.deletion import delete_prospect
+from storage.do_not_contact import mark_do_not_contact
 from storage.errors import InvalidInput, NotAllowed
 from storage.models import AuditEntry, BulkRequest, DoNotContact, Notification, utcnow
 from storage.sending import is_sendable, record_activity
 from tests import factories
 
-REQUESTER = ops.Actor("slack:U0REQ", "slack")
-MANAGER = ops.Actor("slack:U0BOSS", "slack")
-OTHER_MANAGER = ops.Actor("slack:U0BOSS2", "slack")
+REQUESTER = Actor("slack:U0REQ", "slack")
+MANAGER = Actor("slack:U0BOSS", "slack")
+OTHER_MANAGER = Actor("slack:U0BOSS2", "slack")
 
 
 @pytest.fixture
@@ -115,8 +117,8 @@ def test_people_changed_meanwhile_are_skipped_and_counted(database, campaign, se
         request_id = bulk.create_request(session, campaign["q4"], bulk.parse_rule("domains", domains="acme.com"),
                                          actor=REQUESTER)
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [campaign["never1"]], reason="requested", actor=REQUESTER)
-        ops.delete_prospect(session, campaign["never2"], actor=REQUESTER, secret_key=secret_key,
+        mark_do_not_contact(session, [campaign["never1"]], reason="requested", actor=REQUESTER)
+        delete_prospect(session, campaign["never2"], actor=REQUESTER, secret_key=secret_key,
                             block_reimport=False)
     with database.transaction() as session:
         decided = bulk.decide(session, request_id, decider=MANAGER, approve=True)
@@ -177,7 +179,7 @@ def test_two_managers_approving_at_the_same_moment_apply_it_once(database, campa
     start = threading.Barrier(2)
     outcomes: list[str] = []
 
-    def approve(manager: ops.Actor) -> None:
+    def approve(manager: Actor) -> None:
         start.wait()
         try:
             with database.transaction() as session:

@@ -11,13 +11,14 @@ from sqlalchemy import func, select
 
 from bot.cli import cli
 from storage import bulk_requests as bulk
-from storage import operations as ops
 from storage import roles
+from storage.audit import Actor
+from storage.campaigns import find_campaign
 from storage.models import AuditEntry, BlockedDomain, BulkRequest, DoNotContact, Notification, Prospect, RoleGrant
 from tests.conftest import TEST_SECRET_KEY
 from tests.test_cli import write
 
-REQUESTER = ops.Actor("slack:U0ALICE", "slack")
+REQUESTER = Actor("slack:U0ALICE", "slack")
 
 
 @pytest.fixture
@@ -224,10 +225,10 @@ def q4(run, database, tmp_path):
     run("import", write(tmp_path / "q4.csv", "email\na@acme.com\nb@acme.com\nc@acme.com\nz@zeta.io\n"),
         "--campaign", "Q4")
 
-    def request(domains: str = "acme.com", *, actor: ops.Actor = REQUESTER, ttl: dt.timedelta = bulk.DEFAULT_TTL,
+    def request(domains: str = "acme.com", *, actor: Actor = REQUESTER, ttl: dt.timedelta = bulk.DEFAULT_TTL,
                 message: tuple[str, str] | None = None) -> int:
         with database.transaction() as session:
-            campaign_id = ops.find_campaign(session, "Q4").id
+            campaign_id = find_campaign(session, "Q4").id
             request_id = bulk.create_request(session, campaign_id, bulk.parse_rule("domains", domains=domains),
                                              actor=actor, note="cleanup", ttl=ttl)
             if message:
@@ -275,7 +276,7 @@ def test_list_and_approve_a_request(run, database, q4):
 
 
 def test_nobody_decides_their_own_request(run, database, q4):
-    own = q4(actor=ops.Actor("cli:ops", "cli"))
+    own = q4(actor=Actor("cli:ops", "cli"))
     code, out, err = run("requests", "approve", str(own))
     assert code == 1 and out == ""
     assert err == "Error: You asked for this change yourself, so another manager must approve or reject it.\n"

@@ -37,11 +37,12 @@ from bot.notifier import Notifier
 from handlers.access import UNREACHABLE
 from handlers.edit.views import build_edit_modal
 from storage import bulk_requests as bulk
-from storage import operations as ops
-from storage.bulk import bulk_insert
+from storage.audit import Actor
 from storage.db import Database
+from storage.fast_insert import bulk_insert
 from storage.importing import IMPORT_CHUNK
 from storage.models import AuditEntry, BulkRequest, DoNotContact, Import, Membership, Notification, Prospect, utcnow
+from storage.prospects import insert_new_prospects, new_prospect_row, prospect_details
 from storage.unsubscribe import unsubscribe_token
 from tests import factories
 from tests.conftest import TEST_SECRET_KEY
@@ -113,7 +114,7 @@ def make_people(database, count: int) -> dict[str, Any]:
 def edit_view(database, campaign_id: int, prospect_id: int) -> dict[str, Any]:
     """The Edit modal as Slack holds it while someone fills it in, over the profile it was opened from."""
     with database.snapshot() as session:
-        details = ops.prospect_details(session, prospect_id)
+        details = prospect_details(session, prospect_id)
     return {**build_edit_modal(details, campaign_id=campaign_id, can_delete=False), "id": f"V0EDIT{prospect_id}",
             "hash": "hash-edit", "previous_view_id": "V0PROFILE"}
 
@@ -526,14 +527,14 @@ def test_a_bulk_approval_killed_midway_applies_nothing_and_approving_again_appli
     with database.transaction() as session:
         campaign = factories.campaign(session, "Big campaign")
         now = utcnow()
-        created = ops.insert_new_prospects(session, [
-            ops.new_prospect_row({"email": f"p{n:06}@quiet.example", "first_name": "P"}, source="test", now=now)
+        created = insert_new_prospects(session, [
+            new_prospect_row({"email": f"p{n:06}@quiet.example", "first_name": "P"}, source="test", now=now)
             for n in range(BULK_PROSPECTS)])
         bulk_insert(session, Membership.__table__, [
             {"campaign_id": campaign, "prospect_id": pid, "status": "active", "added_at": now}
             for pid in created.values()])
         request_id = bulk.create_request(session, campaign, bulk.Rule("domains", domains=("quiet.example",)),
-                                         actor=ops.Actor(f"slack:{MEMBER}", "slack"))
+                                         actor=Actor(f"slack:{MEMBER}", "slack"))
 
     probed, said_on_stdout = approve_in_a_process(database_url, request_id, kill_at_chunk=3)
     assert probed == ["writing"] * 3 and said_on_stdout == ""

@@ -7,13 +7,18 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from storage import operations as ops
-from storage.csv_source import ProspectCsv, UnreadableFile
+from storage.audit import Actor
+from storage.campaigns import find_campaign
+from storage.deletion import delete_prospect
+from storage.do_not_contact import mark_do_not_contact
 from storage.importing import import_prospects
 from storage.models import AuditEntry, Campaign, Import, Membership, Prospect
+from storage.prospect_csv import ProspectCsv, UnreadableFile
+from storage.prospects import find_prospect_id, prospect_details
 from storage.sending import iter_sendable
+from storage.suppressions import block_unknown_address
 
-IMPORTER = ops.Actor("cli:ops", "cli")
+IMPORTER = Actor("cli:ops", "cli")
 
 
 def run_import(database, secret_key, content: bytes | str, campaign="Q4 Outreach", **kwargs):
@@ -30,7 +35,7 @@ def count(database, model, *where):
 
 def sendable_emails(database, campaign_name):
     with database.snapshot(streaming=True) as session:
-        campaign_id = ops.find_campaign(session, campaign_name).id
+        campaign_id = find_campaign(session, campaign_name).id
         return {r.email for r in iter_sendable(session, campaign_id)}
 
 
@@ -65,8 +70,8 @@ def test_messy_file_is_imported_with_a_precise_summary(database, secret_key):
 def test_known_people_are_added_without_touching_their_state(database, secret_key, slack_actor):
     run_import(database, secret_key, "email,first name\nann@x.io,Ann\nbea@x.io,Bea\n", campaign="First")
     with database.transaction() as session:
-        bea = ops.find_prospect_id(session, "bea@x.io")
-        ops.mark_do_not_contact(session, [bea], reason="requested", actor=ops.Actor("link", "unsubscribe-link"))
+        bea = find_prospect_id(session, "bea@x.io")
+        mark_do_not_contact(session, [bea], reason="requested", actor=Actor("link", "unsubscribe-link"))
     report = run_import(database, secret_key, "Email,First Name\nann@x.io,Annie\nbea@x.io,Bea\nann@x.io,A\n",
                         campaign="Second")
     assert report.counts["added"] == 1 and report.counts["skipped_do_not_contact"] == 1
@@ -74,8 +79,8 @@ def test_known_people_are_added_without_touching_their_state(database, secret_ke
     assert report.samples["skipped_do_not_contact"][0].email == "bea@x.io"
     assert sendable_emails(database, "Second") == {"ann@x.io"}
     with database.snapshot() as session:
-        ann = ops.prospect_details(session, ops.find_prospect_id(session, "ann@x.io"))
-        bea_state = ops.prospect_details(session, bea).do_not_contact
+        ann = prospect_details(session, find_prospect_id(session, "ann@x.io"))
+        bea_state = prospect_details(session, bea).do_not_contact
     assert ann.first_name == "Ann"  # an import never overwrites what we know
     assert [c.campaign_name for c in ann.campaigns] == ["First", "Second"]
     assert bea_state.reason == "requested"
@@ -94,7 +99,7 @@ def test_fingerprinted_addresses_are_skipped_and_plain_deletes_come_back(databas
     run_import(database, secret_key, "email\nkept.out@x.io\ncomes.back@x.io\n")
     with database.transaction() as session:
         for email, block in (("kept.out@x.io", True), ("comes.back@x.io", False)):
-            ops.delete_prospect(session, ops.find_prospect_id(session, email), actor=slack_actor,
+            delete_prospect(session, find_prospect_id(session, email), actor=slack_actor,
                                 secret_key=secret_key, block_reimport=block)
     report = run_import(database, secret_key, "email\nKept.Out@x.io\ncomes.back@x.io\n")
     assert report.counts["skipped_blocked"] == 1 and report.counts["new"] == 1
@@ -104,7 +109,7 @@ def test_fingerprinted_addresses_are_skipped_and_plain_deletes_come_back(databas
 
 def test_an_address_blocked_before_it_was_ever_imported_is_skipped(database, secret_key, cli_actor):
     with database.transaction() as session:
-        ops.block_unknown_address(session, "never@x.io", secret_key=secret_key, actor=cli_actor)
+        block_unknown_address(session, "never@x.io", secret_key=secret_key, actor=cli_actor)
     report = run_import(database, secret_key, "email\nnever@x.io\nfine@x.io\n")
     assert report.counts["skipped_blocked"] == 1 and sendable_emails(database, "Q4 Outreach") == {"fine@x.io"}
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage import bulk_requests as bulk
-from storage import operations as ops
+from storage.audit import Actor
 from storage.models import AuditEntry, DoNotContact, Membership, Notification
 from storage.unsubscribe import unsubscribe_token
 from tests import factories
@@ -54,7 +54,7 @@ def team(database):
         bulk_people = [factories.prospect(session, f"quiet{n:02}@globex.com", campaign) for n in range(40)]
         memberships = dict(session.execute(select(Membership.prospect_id, Membership.id)).all())
         request_id = bulk.create_request(session, campaign, bulk.parse_rule("domains", domains="globex.com"),
-                                         actor=ops.Actor("slack:U0ALICE", "slack"))
+                                         actor=Actor("slack:U0ALICE", "slack"))
     return {"campaign": campaign, "people": people, "bulk_people": bulk_people, "memberships": memberships,
             "request_id": request_id}
 

@@ -12,7 +12,8 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import select
 
 from bot.notifier import Notifier
-from storage import operations as ops
+from storage.campaigns import configure_campaign
+from storage.do_not_contact import mark_do_not_contact
 from storage.models import Notification
 from tests import factories
 from tests.fake_slack import Scripted
@@ -26,7 +27,7 @@ def people(database, cli_actor):
     with database.transaction() as session:
         q4 = factories.campaign(session, "Q4 Outreach")
         paris = factories.campaign(session, "Agencies Paris")
-        ops.configure_campaign(session, "Agencies Paris", actor=cli_actor, channel="C0PARIS")
+        configure_campaign(session, "Agencies Paris", actor=cli_actor, channel="C0PARIS")
         jane = factories.prospect(session, "jane@acme.com", q4, paris, first_name="Jane", last_name="Doe")
         bob = factories.prospect(session, "bob@acme.com", q4, first_name="Bob")
     return {"q4": q4, "paris": paris, "jane": jane, "bob": bob}
@@ -48,7 +49,7 @@ def validate_blocks(message):
 
 def test_a_colleagues_opt_out_goes_to_each_campaigns_channel_once(database, fake_slack, people, slack_actor):
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [people["jane"]], reason="not-target", actor=slack_actor)
+        mark_do_not_contact(session, [people["jane"]], reason="not-target", actor=slack_actor)
     worker = notifier(database, fake_slack)
     assert worker.deliver_due() == 2
     assert worker.deliver_due() == 0
@@ -66,7 +67,7 @@ def test_a_colleagues_opt_out_goes_to_each_campaigns_channel_once(database, fake
 
 def test_the_open_profile_button(slack, fake_slack, database, people, slack_actor):
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [people["bob"]], reason="no-interest", actor=slack_actor)
+        mark_do_not_contact(session, [people["bob"]], reason="no-interest", actor=slack_actor)
     notifier(database, fake_slack).deliver_due()
     [message] = posted(fake_slack)
     slack.click({"id": "V0", "blocks": message["blocks"]}, "notify.open_profile")
@@ -76,7 +77,7 @@ def test_the_open_profile_button(slack, fake_slack, database, people, slack_acto
 
 def test_rate_limits_errors_and_outages_delay_but_never_duplicate(database, fake_slack, people, slack_actor):
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [people["bob"]], reason="no-interest", actor=slack_actor)
+        mark_do_not_contact(session, [people["bob"]], reason="no-interest", actor=slack_actor)
     fake_slack.script("chat.postMessage",
                       Scripted(status=429, body={"ok": False, "error": "ratelimited"}, headers={"Retry-After": "1"}),
                       Scripted(status=500, body={"ok": False, "error": "internal_error"}),
@@ -108,7 +109,7 @@ def test_several_workers_deliver_each_notification_exactly_once(database, fake_s
         ids = [factories.prospect(session, f"p{n}@x.io", campaign) for n in range(40)]
     for prospect_id in ids:  # forty separate opt-outs, forty notifications
         with database.transaction() as session:
-            ops.mark_do_not_contact(session, [prospect_id], reason="no-interest", actor=slack_actor)
+            mark_do_not_contact(session, [prospect_id], reason="no-interest", actor=slack_actor)
     workers = [notifier(database, fake_slack) for _ in range(4)]
     stop = threading.Event()
     threads = [w.start_in_background(stop) for w in workers]
@@ -127,7 +128,7 @@ def test_a_worker_that_died_holding_a_claim_is_taken_over_after_the_lease(databa
     from storage import outbox
 
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [people["bob"]], reason="no-interest", actor=slack_actor)
+        mark_do_not_contact(session, [people["bob"]], reason="no-interest", actor=slack_actor)
     with database.transaction() as session:
         assert len(outbox.claim_due(session, "crashed-worker", lease=0.5)) == 1  # then it died
     survivor = notifier(database, fake_slack, lease=0.5)
@@ -140,7 +141,7 @@ def test_bulk_changes_send_one_summary_per_channel(database, fake_slack, slack_a
     with database.transaction() as session:
         campaign = factories.campaign(session, "Big")
         ids = [factories.prospect(session, f"p{n}@x.io", campaign) for n in range(25)]
-        ops.mark_do_not_contact(session, ids, reason="no-interest", actor=slack_actor)
+        mark_do_not_contact(session, ids, reason="no-interest", actor=slack_actor)
     notifier(database, fake_slack).deliver_due()
     [message] = posted(fake_slack)
     validate_blocks(message)
@@ -149,7 +150,7 @@ def test_bulk_changes_send_one_summary_per_channel(database, fake_slack, slack_a
 
 def test_without_any_channel_nothing_is_posted_and_nothing_retries(database, fake_slack, people, slack_actor):
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [people["bob"]], reason="no-interest", actor=slack_actor)
+        mark_do_not_contact(session, [people["bob"]], reason="no-interest", actor=slack_actor)
     worker = Notifier(database, WebClient(token="xoxb-test-token", base_url=fake_slack.api_url), default_channel="")
     assert worker.deliver_due() == 0
     with database.snapshot() as session:

@@ -6,10 +6,15 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
-from storage import operations as ops
+from storage.audit import Actor
+from storage.deletion import delete_prospect
+from storage.do_not_contact import mark_do_not_contact, mark_prospect_do_not_contact
 from storage.errors import InvalidInput, ProspectNotFound, StaleProspect
 from storage.models import Activity, AuditEntry, Base, DoNotContact, Membership, Prospect, Suppression
+from storage.prospects import prospect_details
+from storage.search import search_prospects
 from storage.sending import is_sendable, iter_sendable, record_activity
+from storage.suppressions import is_address_suppressed
 from tests import factories
 
 
@@ -42,34 +47,34 @@ def emails(page):
 def test_search_matches_email_name_last_name_and_company_prefixes(database, people):
     with database.snapshot() as session:
         # ranked by the matching text: "joan smith" (name), "jones" (last name), "jose nunez" (name)
-        assert emails(ops.search_prospects(session, "jo")) == [
+        assert emails(search_prospects(session, "jo")) == [
             "joan@bluebird.studio", "anna_b%@cobalt.io", "jose.nunez@acme.com"]
-        assert emails(ops.search_prospects(session, "SMITH")) == ["joan@bluebird.studio"]
-        assert emails(ops.search_prospects(session, "acme an")) == ["jose.nunez@acme.com"]
-        assert emails(ops.search_prospects(session, "jose n")) == ["jose.nunez@acme.com"]
-        assert emails(ops.search_prospects(session, "sam@")) == ["sam@acme.com"]
+        assert emails(search_prospects(session, "SMITH")) == ["joan@bluebird.studio"]
+        assert emails(search_prospects(session, "acme an")) == ["jose.nunez@acme.com"]
+        assert emails(search_prospects(session, "jose n")) == ["jose.nunez@acme.com"]
+        assert emails(search_prospects(session, "sam@")) == ["sam@acme.com"]
 
 
 def test_search_ignores_case_and_accents(database, people):
     with database.snapshot() as session:
-        assert emails(ops.search_prospects(session, "NUNEZ")) == ["jose.nunez@acme.com"]
-        assert emails(ops.search_prospects(session, "núñ")) == ["jose.nunez@acme.com"]
-        assert emails(ops.search_prospects(session, "  José   Nú")) == ["jose.nunez@acme.com"]
+        assert emails(search_prospects(session, "NUNEZ")) == ["jose.nunez@acme.com"]
+        assert emails(search_prospects(session, "núñ")) == ["jose.nunez@acme.com"]
+        assert emails(search_prospects(session, "  José   Nú")) == ["jose.nunez@acme.com"]
 
 
 def test_search_treats_wildcards_as_plain_characters(database, people):
     with database.snapshot() as session:
-        assert emails(ops.search_prospects(session, "anna_b%")) == ["anna_b%@cobalt.io"]
-        assert emails(ops.search_prospects(session, "%")) == []
-        assert emails(ops.search_prospects(session, "_")) == []
-        assert emails(ops.search_prospects(session, "an__")) == []
-        assert emails(ops.search_prospects(session, "' OR 1=1 --")) == []
+        assert emails(search_prospects(session, "anna_b%")) == ["anna_b%@cobalt.io"]
+        assert emails(search_prospects(session, "%")) == []
+        assert emails(search_prospects(session, "_")) == []
+        assert emails(search_prospects(session, "an__")) == []
+        assert emails(search_prospects(session, "' OR 1=1 --")) == []
 
 
 def test_search_in_one_campaign(database, people):
     with database.snapshot() as session:
-        assert emails(ops.search_prospects(session, "acme", campaign_id=people["paris"])) == []
-        assert set(emails(ops.search_prospects(session, "j", campaign_id=people["paris"]))) == {
+        assert emails(search_prospects(session, "acme", campaign_id=people["paris"])) == []
+        assert set(emails(search_prospects(session, "j", campaign_id=people["paris"]))) == {
             "joan@bluebird.studio", "anna_b%@cobalt.io"}
 
 
@@ -82,7 +87,7 @@ def test_search_pages_cover_every_match_once(database):
     seen, offset = [], 0
     with database.snapshot() as session:
         while True:
-            page = ops.search_prospects(session, "lee", campaign_id=campaign, offset=offset, limit=10)
+            page = search_prospects(session, "lee", campaign_id=campaign, offset=offset, limit=10)
             seen += emails(page)
             if not page.has_more:
                 break
@@ -93,13 +98,13 @@ def test_search_pages_cover_every_match_once(database):
 
 def test_empty_query_lists_everyone_in_the_campaign_by_name(database, people):
     with database.snapshot() as session:
-        page = ops.search_prospects(session, "", campaign_id=people["q4"])
+        page = search_prospects(session, "", campaign_id=people["q4"])
     assert [item.full_name for item in page.items] == ["Joan Smith", "José Núñez", "Sam Acker"]
 
 
 def test_search_rejects_silly_pages(database, people):
     with database.snapshot() as session, pytest.raises(InvalidInput):
-        ops.search_prospects(session, "a", limit=1000)
+        search_prospects(session, "a", limit=1000)
 
 
 # -- details --------------------------------------------------------------------------------------------------
@@ -112,7 +117,7 @@ def test_details_show_fields_campaigns_and_metrics(database, people):
         record_activity(session, people["paris"], people["joan"], "sent")
         record_activity(session, people["paris"], people["joan"], "bounced")
     with database.snapshot() as session:
-        details = ops.prospect_details(session, people["joan"])
+        details = prospect_details(session, people["joan"])
     assert (details.full_name, details.email, details.company) == ("Joan Smith", "joan@bluebird.studio", "Bluebird Studio")
     by_name = {c.campaign_name: c for c in details.campaigns}
     q4, paris = by_name["Q4 Outreach"], by_name["Agencies Paris"]
@@ -124,7 +129,7 @@ def test_details_show_fields_campaigns_and_metrics(database, people):
 
 def test_details_of_a_missing_prospect(database):
     with database.snapshot() as session, pytest.raises(ProspectNotFound):
-        ops.prospect_details(session, 12345)
+        prospect_details(session, 12345)
 
 
 # -- do not contact -------------------------------------------------------------------------------------------
@@ -138,7 +143,7 @@ def sendable_ids(database, campaign_id):
 def test_do_not_contact_excludes_from_every_campaign_now_and_later(database, people, slack_actor):
     with database.transaction() as session:
         record_activity(session, people["q4"], people["joan"], "sent")
-        details = ops.mark_prospect_do_not_contact(session, people["joan"], reason="not-target", actor=slack_actor)
+        details = mark_prospect_do_not_contact(session, people["joan"], reason="not-target", actor=slack_actor)
     assert details.do_not_contact.reason == "not-target" and details.do_not_contact.actor == "slack:U0ALICE"
     assert people["joan"] not in sendable_ids(database, people["q4"]) | sendable_ids(database, people["paris"])
     with database.transaction() as session:
@@ -147,7 +152,7 @@ def test_do_not_contact_excludes_from_every_campaign_now_and_later(database, peo
     assert sendable_ids(database, later) == set()
     with database.snapshot() as session:
         # still in the database, still counted in historical metrics
-        again = ops.prospect_details(session, people["joan"])
+        again = prospect_details(session, people["joan"])
         assert {c.campaign_name: c.sent for c in again.campaigns}["Q4 Outreach"] == 1
         assert not is_sendable(session, people["q4"], people["joan"])
         assert is_sendable(session, people["q4"], people["jose"])
@@ -156,7 +161,7 @@ def test_do_not_contact_excludes_from_every_campaign_now_and_later(database, peo
 def test_do_not_contact_is_idempotent_with_one_audit_row(database, people, cli_actor):
     for _ in range(2):
         with database.transaction() as session:
-            result = ops.mark_do_not_contact(session, [people["sam"]], reason="no-interest", actor=cli_actor)
+            result = mark_do_not_contact(session, [people["sam"]], reason="no-interest", actor=cli_actor)
     assert result.already == [people["sam"]] and result.marked == []
     with database.snapshot() as session:
         rows = session.scalars(select(AuditEntry).where(AuditEntry.action == "do_not_contact")).all()
@@ -168,23 +173,23 @@ def test_do_not_contact_is_idempotent_with_one_audit_row(database, people, cli_a
 
 def test_own_opt_out_is_never_replaced(database, people, slack_actor, cli_actor):
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [people["jose"]], reason="requested", actor=link_actor())
+        mark_do_not_contact(session, [people["jose"]], reason="requested", actor=link_actor())
     with database.transaction() as session:
-        result = ops.mark_do_not_contact(session, [people["jose"]], reason="other", note="cleanup", actor=slack_actor)
+        result = mark_do_not_contact(session, [people["jose"]], reason="other", note="cleanup", actor=slack_actor)
     assert result.already == [people["jose"]]
     with database.snapshot() as session:
-        state = ops.prospect_details(session, people["jose"]).do_not_contact
+        state = prospect_details(session, people["jose"]).do_not_contact
     assert (state.reason, state.channel) == ("requested", "unsubscribe-link")
 
 
 def test_own_opt_out_replaces_a_colleagues_reason(database, people, slack_actor):
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [people["jose"]], reason="no-interest", actor=slack_actor)
+        mark_do_not_contact(session, [people["jose"]], reason="no-interest", actor=slack_actor)
     with database.transaction() as session:
-        result = ops.mark_do_not_contact(session, [people["jose"]], reason="requested", actor=link_actor())
+        result = mark_do_not_contact(session, [people["jose"]], reason="requested", actor=link_actor())
     assert result.upgraded_to_own_opt_out == [people["jose"]]
     with database.snapshot() as session:
-        assert ops.prospect_details(session, people["jose"]).do_not_contact.reason == "requested"
+        assert prospect_details(session, people["jose"]).do_not_contact.reason == "requested"
         audit = session.scalars(select(AuditEntry).where(AuditEntry.prospect_id == people["jose"])
                                 .order_by(AuditEntry.id)).all()
     assert [a.after["do_not_contact"]["reason"] for a in audit] == ["no-interest", "requested"]
@@ -193,39 +198,39 @@ def test_own_opt_out_replaces_a_colleagues_reason(database, people, slack_actor)
 
 def link_actor():
     """The prospect themselves, through an email's unsubscribe link."""
-    return ops.Actor("unsubscribe-link", "unsubscribe-link")
+    return Actor("unsubscribe-link", "unsubscribe-link")
 
 
 def test_stale_version_writes_nothing(database, people, slack_actor):
     with database.snapshot() as session:
-        seen = ops.prospect_details(session, people["joan"]).version
+        seen = prospect_details(session, people["joan"]).version
     with database.transaction() as session:
-        ops.mark_prospect_do_not_contact(session, people["joan"], reason="no-interest", actor=slack_actor,
+        mark_prospect_do_not_contact(session, people["joan"], reason="no-interest", actor=slack_actor,
                                          expected_version=seen)
     with pytest.raises(StaleProspect) as stale:
         with database.transaction() as session:
-            ops.mark_prospect_do_not_contact(session, people["joan"], reason="other", note="x", actor=slack_actor,
+            mark_prospect_do_not_contact(session, people["joan"], reason="other", note="x", actor=slack_actor,
                                              expected_version=seen)
     assert stale.value.current_version == seen + 1
     with database.snapshot() as session:
-        assert ops.prospect_details(session, people["joan"]).do_not_contact.reason == "no-interest"
+        assert prospect_details(session, people["joan"]).do_not_contact.reason == "no-interest"
 
 
 @pytest.mark.parametrize("reason,note", [("other", ""), ("other", "   "), ("spam", ""), ("domain-blocked", "")])
 def test_bad_reasons_are_refused(database, people, slack_actor, reason, note):
     with pytest.raises(InvalidInput):
         with database.transaction() as session:
-            ops.mark_do_not_contact(session, [people["joan"]], reason=reason, note=note, actor=slack_actor)
+            mark_do_not_contact(session, [people["joan"]], reason=reason, note=note, actor=slack_actor)
     with database.snapshot() as session:
         assert session.scalar(select(func.count()).select_from(DoNotContact)) == 0
 
 
 def test_do_not_contact_of_a_deleted_prospect(database, people, slack_actor, secret_key):
     with database.transaction() as session:
-        ops.delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
+        delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
     with pytest.raises(ProspectNotFound):
         with database.transaction() as session:
-            ops.mark_prospect_do_not_contact(session, people["sam"], reason="no-interest", actor=slack_actor)
+            mark_prospect_do_not_contact(session, people["sam"], reason="no-interest", actor=slack_actor)
 
 
 # -- delete ---------------------------------------------------------------------------------------------------
@@ -245,9 +250,9 @@ def test_delete_leaves_no_trace_of_the_person_but_keeps_campaign_totals(database
     with database.transaction() as session:
         record_activity(session, people["q4"], people["jose"], "sent")
         record_activity(session, people["q4"], people["jose"], "opened")
-        ops.mark_do_not_contact(session, [people["jose"]], reason="other", note="José asked on LinkedIn",
+        mark_do_not_contact(session, [people["jose"]], reason="other", note="José asked on LinkedIn",
                                 actor=slack_actor)
-        result = ops.delete_prospect(session, people["jose"], actor=slack_actor, secret_key=secret_key,
+        result = delete_prospect(session, people["jose"], actor=slack_actor, secret_key=secret_key,
                                      block_reimport=False)
     assert result.campaigns_left == 1 and not result.reimport_blocked
     everything = all_text_in_database(database).lower()
@@ -266,12 +271,12 @@ def test_delete_leaves_no_trace_of_the_person_but_keeps_campaign_totals(database
 
 def test_delete_of_someone_who_opted_out_keeps_the_fingerprint(database, people, slack_actor, secret_key):
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [people["joan"]], reason="requested", actor=link_actor())
-        result = ops.delete_prospect(session, people["joan"], actor=slack_actor, secret_key=secret_key,
+        mark_do_not_contact(session, [people["joan"]], reason="requested", actor=link_actor())
+        result = delete_prospect(session, people["joan"], actor=slack_actor, secret_key=secret_key,
                                      block_reimport=False)
     assert result.reimport_blocked and result.blocked_because_opted_out
     with database.snapshot() as session:
-        assert ops.is_address_suppressed(session, "joan@bluebird.studio", secret_key=secret_key)
+        assert is_address_suppressed(session, "joan@bluebird.studio", secret_key=secret_key)
         stored = session.scalars(select(Suppression.fingerprint)).one()
     assert "joan" not in stored and len(stored) == 64
     assert "joan" not in all_text_in_database(database).lower()
@@ -279,28 +284,28 @@ def test_delete_of_someone_who_opted_out_keeps_the_fingerprint(database, people,
 
 def test_delete_with_block_reimport(database, people, slack_actor, secret_key):
     with database.transaction() as session:
-        ops.delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=True)
+        delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=True)
     with database.snapshot() as session:
-        assert ops.is_address_suppressed(session, "sam@acme.com", secret_key=secret_key)
-        assert not ops.is_address_suppressed(session, "sam@acme.com", secret_key=b"another-key" * 4)
+        assert is_address_suppressed(session, "sam@acme.com", secret_key=secret_key)
+        assert not is_address_suppressed(session, "sam@acme.com", secret_key=b"another-key" * 4)
 
 
 def test_delete_twice_says_the_prospect_is_gone(database, people, slack_actor, secret_key):
     with database.transaction() as session:
-        ops.delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
+        delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
     with pytest.raises(ProspectNotFound):
         with database.transaction() as session:
-            ops.delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
+            delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
 
 
 def test_delete_of_a_changed_prospect_is_refused(database, people, slack_actor, secret_key):
     with database.snapshot() as session:
-        seen = ops.prospect_details(session, people["sam"]).version
+        seen = prospect_details(session, people["sam"]).version
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [people["sam"]], reason="requested", actor=link_actor())
+        mark_do_not_contact(session, [people["sam"]], reason="requested", actor=link_actor())
     with pytest.raises(StaleProspect):
         with database.transaction() as session:
-            ops.delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key,
+            delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key,
                                 block_reimport=False, expected_version=seen)
     with database.snapshot() as session:
         assert session.get(Prospect, people["sam"]) is not None
@@ -311,7 +316,7 @@ def test_delete_of_a_changed_prospect_is_refused(database, people, slack_actor, 
 
 def test_audit_log_is_append_only(database, people, slack_actor):
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [people["sam"]], reason="no-interest", actor=slack_actor)
+        mark_do_not_contact(session, [people["sam"]], reason="no-interest", actor=slack_actor)
     for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
         with pytest.raises(DatabaseError):
             with database.transaction() as session:
@@ -329,7 +334,7 @@ def test_opt_out_after_the_batch_was_selected_is_honoured_by_the_one_row_check(d
         batch = [r.prospect_id for r in iter_sendable(session, people["q4"])]
     assert set(batch) == {people["jose"], people["joan"], people["sam"]}
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [people["joan"]], reason="requested", actor=link_actor())
+        mark_do_not_contact(session, [people["joan"]], reason="requested", actor=link_actor())
     with database.snapshot() as session:
         checks = {pid: is_sendable(session, people["q4"], pid) for pid in batch}
     assert checks == {people["jose"]: True, people["joan"]: False, people["sam"]: True}

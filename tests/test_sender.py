@@ -20,8 +20,11 @@ from sqlalchemy import func, select
 from bot.cli import cli
 from bot.notifier import Notifier
 from bot.sender import send_campaign
-from storage import operations as ops
+from storage.audit import Actor
+from storage.campaigns import configure_campaign
+from storage.do_not_contact import mark_do_not_contact
 from storage.models import Activity
+from storage.prospects import find_prospect_id
 from tests import factories
 from tests.conftest import TEST_SECRET_KEY
 from tests.fake_slack import Scripted
@@ -75,7 +78,7 @@ def campaign(database, cli_actor):
         campaign_id = factories.campaign(session, "Q4 Outreach")
         for address, first in (("jane@acme.com", "Jane"), ("bob@acme.com", "Bob"), ("gone@acme.com", "Gus")):
             factories.prospect(session, address, campaign_id, first_name=first, company="Acme")
-        ops.configure_campaign(session, "Q4 Outreach", actor=cli_actor, subject="Hello $first_name",
+        configure_campaign(session, "Q4 Outreach", actor=cli_actor, subject="Hello $first_name",
                                body="Hi $first_name, how is $company?")
     return campaign_id
 
@@ -134,9 +137,9 @@ def test_an_opt_out_between_selection_and_send_is_honoured(mail_settings, databa
     def bob_unsubscribes_meanwhile(recipient):
         if recipient.email == "jane@acme.com":  # the batch is already selected; Bob's turn comes after Jane's
             with database.transaction() as session:
-                bob = ops.find_prospect_id(session, "bob@acme.com")
-                ops.mark_do_not_contact(session, [bob], reason="requested",
-                                        actor=ops.Actor("prospect", "unsubscribe-link"))
+                bob = find_prospect_id(session, "bob@acme.com")
+                mark_do_not_contact(session, [bob], reason="requested",
+                                        actor=Actor("prospect", "unsubscribe-link"))
 
     report = send_campaign(mail_settings, database, "Q4 Outreach", before_each=bob_unsubscribes_meanwhile)
     assert report.skipped_since_selected == 1

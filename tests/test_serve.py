@@ -16,7 +16,6 @@ from sqlalchemy import select
 from storage.models import Membership
 from storage.unsubscribe import unsubscribe_token
 from tests import factories
-
 from tests.conftest import TEST_SECRET_KEY
 from tests.slack_driver import SIGNING_SECRET, SlackDriver
 

@@ -13,7 +13,8 @@ from sqlalchemy import func, select, update
 
 from bot.notifier import Notifier
 from storage import bulk_requests as bulk
-from storage import operations as ops
+from storage.audit import Actor
+from storage.do_not_contact import mark_do_not_contact
 from storage.models import BulkRequest, BulkRequestItem, DoNotContact, Notification, utcnow
 from storage.sending import is_sendable, record_activity
 from tests import factories
@@ -212,8 +213,8 @@ def test_a_request_expires_and_then_changes_nothing(slack, fake_slack, database,
 def test_app_home_shows_managers_what_waits_and_decides_from_there(slack, fake_slack, database, q4):
     request_through_slack(slack, fake_slack, q4["id"], rule="domains", domains="globex.com")
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [q4["engaged"][0]], reason="requested",
-                                actor=ops.Actor("link", "unsubscribe-link"))
+        mark_do_not_contact(session, [q4["engaged"][0]], reason="requested",
+                                actor=Actor("link", "unsubscribe-link"))
     slack.event({"type": "app_home_opened", "user": MANAGER, "tab": "home", "event_ts": "1.1"})
     [home] = fake_slack.wait_for("views.publish")
     shown = texts(home["view"])

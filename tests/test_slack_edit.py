@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from storage import operations as ops
+from storage.audit import Actor
+from storage.campaigns import is_member
+from storage.deletion import delete_prospect
+from storage.do_not_contact import mark_do_not_contact
 from storage.models import AuditEntry, DoNotContact, Prospect
+from storage.suppressions import is_address_suppressed
 from tests import factories
 from tests.fake_slack import MANAGER, MEMBER
 from tests.slack_driver import texts
@@ -68,7 +72,7 @@ def test_do_not_contact_journey(slack, fake_slack, database, jane):
     assert (row.reason, row.note, row.actor, row.channel) == ("no-interest", "Said no twice", "slack:U0ALICE", "slack")
     with database.snapshot() as session:
         audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "do_not_contact")).one()
-        sendable = ops.is_member(session, jane["id"], jane["campaign"])
+        sendable = is_member(session, jane["id"], jane["campaign"])
     assert audit.actor == "slack:U0ALICE" and audit.prospect_id == jane["id"] and sendable
 
     [dm] = fake_slack.wait_for("chat.postMessage")
@@ -90,7 +94,7 @@ def test_missing_reason_and_missing_note_show_in_the_modal(slack, fake_slack, da
 def test_a_colleagues_change_is_not_overwritten(slack, fake_slack, database, jane):
     _, edit = open_edit(slack, fake_slack, jane)
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [jane["id"]], reason="requested", actor=ops.Actor("link", "unsubscribe-link"))
+        mark_do_not_contact(session, [jane["id"]], reason="requested", actor=Actor("link", "unsubscribe-link"))
     reply = slack.submit(edit, reason("not-target"))
     assert reply.json["response_action"] == "update"
     shown = texts(reply.json["view"])
@@ -102,7 +106,7 @@ def test_a_colleagues_change_is_not_overwritten(slack, fake_slack, database, jan
 def test_saving_a_prospect_deleted_a_second_ago(slack, fake_slack, database, jane, slack_actor, secret_key):
     _, edit = open_edit(slack, fake_slack, jane)
     with database.transaction() as session:
-        ops.delete_prospect(session, jane["id"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
+        delete_prospect(session, jane["id"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
     reply = slack.submit(edit, reason("no-interest"))
     assert "This prospect no longer exists: someone may have deleted them." in texts(reply.json["view"])
     with database.snapshot() as session:
@@ -122,7 +126,7 @@ def test_delete_and_block_reimport(slack, fake_slack, database, jane, secret_key
     assert updates[-1]["view_id"] == profile["id"]
     with database.snapshot() as session:
         assert session.get(Prospect, jane["id"]) is None
-        assert ops.is_address_suppressed(session, "jane@acme.com", secret_key=secret_key)
+        assert is_address_suppressed(session, "jane@acme.com", secret_key=secret_key)
         audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "delete")).one()
     assert audit.actor == f"slack:{MANAGER}" and audit.after["reimport_blocked"] is True
     assert "was deleted" in fake_slack.wait_for("chat.postMessage")[0]["text"]
@@ -135,25 +139,25 @@ def test_plain_delete_warns_that_they_may_come_back(slack, fake_slack, database,
     assert "they will come back as a new contact and may be emailed again" in texts(updates[-2]["view"])
     with database.snapshot() as session:
         assert session.get(Prospect, jane["id"]) is None
-        assert not ops.is_address_suppressed(session, "jane@acme.com", secret_key=secret_key)
+        assert not is_address_suppressed(session, "jane@acme.com", secret_key=secret_key)
 
 
 def test_own_opt_out_can_not_be_edited_and_survives_delete(slack, fake_slack, database, jane, secret_key):
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [jane["id"]], reason="requested", actor=ops.Actor("link", "unsubscribe-link"))
+        mark_do_not_contact(session, [jane["id"]], reason="requested", actor=Actor("link", "unsubscribe-link"))
     _, edit = open_edit(slack, fake_slack, jane, user=MANAGER)
     assert "submit" not in edit and "opted out themselves. That can not be changed or undone." in texts(edit)
     slack.click(edit, "edit.delete", user=MANAGER)
     updates = fake_slack.wait_for("views.update", 3)
     assert "stays blocked from future imports because they had opted out themselves" in texts(updates[-2]["view"])
     with database.snapshot() as session:
-        assert ops.is_address_suppressed(session, "jane@acme.com", secret_key=secret_key)
+        assert is_address_suppressed(session, "jane@acme.com", secret_key=secret_key)
 
 
 def test_delete_after_a_colleagues_change_deletes_nothing(slack, fake_slack, database, jane, slack_actor):
     _, edit = open_edit(slack, fake_slack, jane, user=MANAGER)
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [jane["id"]], reason="no-interest", actor=slack_actor)
+        mark_do_not_contact(session, [jane["id"]], reason="no-interest", actor=slack_actor)
     slack.click(edit, "edit.delete", user=MANAGER)
     updates = fake_slack.wait_for("views.update", 2)
     assert "nothing was deleted" in texts(updates[-1]["view"])

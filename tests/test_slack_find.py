@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from storage import operations as ops
+from storage.campaigns import campaign_settings
+from storage.deletion import delete_prospect
 from tests import factories
 from tests.slack_driver import texts
 
@@ -120,7 +121,7 @@ def test_forged_and_stale_ids_get_a_sentence(slack, fake_slack, team, database, 
     slack.click(listed, "find.view", value=row_value)
     fake_slack.wait_for("views.push")
     with database.transaction() as session:
-        ops.delete_prospect(session, team["lees"][0], actor=slack_actor, secret_key=secret_key, block_reimport=False)
+        delete_prospect(session, team["lees"][0], actor=slack_actor, secret_key=secret_key, block_reimport=False)
     slack.click(listed, "find.view", value=row_value)  # deleted a second ago by a colleague
     pushes = fake_slack.wait_for("views.push", 2)
     assert "This prospect no longer exists" in texts(pushes[1]["view"])
@@ -144,4 +145,4 @@ def test_a_campaigns_notification_channel_is_set_from_slack(slack, fake_slack, t
     assert "Opt-outs in *Agencies Paris* will be posted in <#C0PARIS>." in texts(updated)
     assert '"initial_conversation": "C0PARIS"' in json.dumps(updated)
     with database.snapshot() as session:
-        assert ops.campaign_settings(session, team["paris"]).notify_channel == "C0PARIS"
+        assert campaign_settings(session, team["paris"]).notify_channel == "C0PARIS"

@@ -8,7 +8,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from storage import operations as ops
+from storage.audit import Actor
+from storage.do_not_contact import lift_do_not_contact, mark_do_not_contact
+from storage.errors import NotAllowed
 from storage.models import AuditEntry, BlockedDomain, DoNotContact
 from tests import factories
 from tests.fake_slack import MANAGER, MEMBER
@@ -29,7 +31,7 @@ def jane(database):
 
 def mark(database, prospect_id, reason="no-interest"):
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [prospect_id], reason=reason, actor=ops.Actor("slack:U0BOB", "slack"))
+        mark_do_not_contact(session, [prospect_id], reason=reason, actor=Actor("slack:U0BOB", "slack"))
 
 
 def test_a_manager_lifts_a_colleagues_do_not_contact(slack, fake_slack, database, jane):
@@ -83,6 +85,6 @@ def test_a_manager_blocks_the_domain(slack, fake_slack, database, jane, secret_k
     report = run_import(database, secret_key, "email,first_name\nnew.person@acme.com,New\nsomeone@zeta.io,Someone\n")
     assert (report.counts["skipped_blocked"], report.counts["new"]) == (1, 1)
     # And lifting anyone there is refused while it is blocked.
-    with pytest.raises(ops.NotAllowed, match="Everyone at acme.com is blocked"):
+    with pytest.raises(NotAllowed, match="Everyone at acme.com is blocked"):
         with database.transaction() as session:
-            ops.lift_do_not_contact(session, jane["id"], actor=ops.Actor("cli:ops", "cli"))
+            lift_do_not_contact(session, jane["id"], actor=Actor("cli:ops", "cli"))

@@ -9,8 +9,12 @@ import urllib.request
 import pytest
 from sqlalchemy import func, select
 
-from storage import operations as ops
+from storage.campaigns import is_member
+from storage.deletion import delete_prospect
+from storage.do_not_contact import mark_do_not_contact
 from storage.models import AuditEntry, DoNotContact, Membership, Notification, Suppression
+from storage.prospects import prospect_details
+from storage.suppressions import is_address_suppressed
 from storage.unsubscribe import unsubscribe_token
 from tests import factories
 from tests.conftest import TEST_SECRET_KEY
@@ -67,8 +71,8 @@ def test_one_click_post_unsubscribes_at_once_and_repeats_are_harmless(slack, dat
     assert [(n.prospect_id, n.campaign_ids, n.via) for n in notifications] == [
         (link["prospect"], [link["campaign"]], "unsubscribe-link")]
     with database.snapshot() as session:
-        assert not ops.is_member(session, link["prospect"], 999)
-        details = ops.prospect_details(session, link["prospect"])
+        assert not is_member(session, link["prospect"], 999)
+        details = prospect_details(session, link["prospect"])
     assert details.do_not_contact.reason == "requested"
 
 
@@ -82,7 +86,7 @@ def test_the_button_on_the_page_unsubscribes_too(slack, database, link):
 
 def test_a_colleagues_reason_becomes_the_prospects_own(slack, database, link, slack_actor):
     with database.transaction() as session:
-        ops.mark_do_not_contact(session, [link["prospect"]], reason="no-interest", actor=slack_actor, notify=False)
+        mark_do_not_contact(session, [link["prospect"]], reason="no-interest", actor=slack_actor, notify=False)
     request(slack, link["path"], "POST", b"List-Unsubscribe=One-Click")
     assert state(database, link["prospect"])[0].reason == "requested"
 
@@ -111,15 +115,15 @@ def test_a_token_for_a_membership_that_never_existed(slack, database, link):
 
 def test_a_deleted_prospects_link_still_answers_and_blocks_the_address(slack, database, link, slack_actor):
     with database.transaction() as session:
-        ops.delete_prospect(session, link["prospect"], actor=slack_actor, secret_key=TEST_SECRET_KEY,
+        delete_prospect(session, link["prospect"], actor=slack_actor, secret_key=TEST_SECRET_KEY,
                             block_reimport=False)
-        assert not ops.is_address_suppressed(session, "jane.doe@acme.com", secret_key=TEST_SECRET_KEY)
+        assert not is_address_suppressed(session, "jane.doe@acme.com", secret_key=TEST_SECRET_KEY)
     status, page = request(slack, link["path"])
     assert status == 200 and "Stop emails from" in page
     status, text = request(slack, link["path"], "POST", b"List-Unsubscribe=One-Click")
     assert (status, text) == (200, "Unsubscribed.")
     with database.snapshot() as session:
-        assert ops.is_address_suppressed(session, "jane.doe@acme.com", secret_key=TEST_SECRET_KEY)
+        assert is_address_suppressed(session, "jane.doe@acme.com", secret_key=TEST_SECRET_KEY)
         assert session.scalar(select(func.count()).select_from(Suppression)) == 1
     assert "jane" not in repr(state(database, link["prospect"]))
 

@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 
 from handlers import payloads
 from handlers.access import MANAGER, gate
+from handlers.blocks import escape
 from handlers.bulk.views import (
     ADDRESSES_ACTION,
     ADDRESSES_BLOCK,
@@ -38,16 +39,17 @@ from handlers.bulk.views import (
     decision_for_requester,
     request_message,
 )
-from handlers.blocks import escape
 from handlers.context import Services
 from handlers.errors import user_message
 from handlers.find.listeners import campaign_choices
 from handlers.home.listeners import publish_home
 from handlers.profile.views import build_notice_modal
 from storage import bulk_requests as bulk
-from storage import operations as ops
-from storage.errors import InvalidInput, NotAllowed
+from storage.audit import Actor
+from storage.campaigns import campaign_settings
+from storage.errors import InvalidInput
 from storage.models import REQUEST_RULES
+from storage.reasons import USER_DNC_REASONS
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ def register(app: App, services: Services) -> None:
         try:
             data = payloads.decode(body["actions"][0].get("value"))
             with database.snapshot() as session:
-                settings = ops.campaign_settings(session, payloads.identifier(data, "c"))
+                settings = campaign_settings(session, payloads.identifier(data, "c"))
             view = build_bulk_form(campaign=(settings.id, settings.name))
         except Exception as error:  # noqa: BLE001
             view = build_notice_modal("Bulk unsubscribe", f":warning: {user_message(error)}", close="Back")
@@ -118,7 +120,7 @@ def register(app: App, services: Services) -> None:
         values = body["view"].get("state", {}).get("values", {})
         reason = _selected(values, REASON_BLOCK, REASON_ACTION)
         note = _typed(values, NOTE_BLOCK, NOTE_ACTION).strip()
-        if reason not in ops.USER_DNC_REASONS:
+        if reason not in USER_DNC_REASONS:
             ack(response_action="errors", errors={REASON_BLOCK: "Choose a reason."})
             return
         if reason == "other" and not note:
@@ -150,7 +152,7 @@ def register(app: App, services: Services) -> None:
         try:
             with database.transaction() as session:
                 request_id = bulk.create_request(session, wanted["campaign_id"], wanted["rule"],
-                                                 actor=ops.Actor(f"slack:{user}", "slack"), note=wanted["note"],
+                                                 actor=Actor(f"slack:{user}", "slack"), note=wanted["note"],
                                                  reason=wanted["reason"], ttl=services.request_ttl)
                 request = bulk.request_view(session, request_id)
         except Exception as error:  # noqa: BLE001 - nothing was kept
@@ -183,7 +185,7 @@ def register(app: App, services: Services) -> None:
         try:
             request_id = payloads.identifier(payloads.decode(body["actions"][0].get("value")), "r")
             with database.transaction() as session:
-                request = bulk.decide(session, request_id, decider=ops.Actor(f"slack:{user}", "slack"),
+                request = bulk.decide(session, request_id, decider=Actor(f"slack:{user}", "slack"),
                                       approve=approve)
         except bulk.AlreadyDecided as already:
             request = already.request

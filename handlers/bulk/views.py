@@ -7,7 +7,7 @@ from typing import Any
 
 from handlers.blocks import REASON_LABELS, Block, button, context, escape, header, modal, option, plain, section, who
 from storage.bulk_requests import DEFAULT_REASONS, Preview, RequestView, SampleProspect, describe_rule
-from storage.operations import USER_DNC_REASONS
+from storage.reasons import USER_DNC_REASONS
 
 FORM_CALLBACK, CONFIRM_CALLBACK = "bulk.form", "bulk.confirm"
 CAMPAIGN_BLOCK, CAMPAIGN_ACTION = "bulk_campaign", "bulk.campaign"

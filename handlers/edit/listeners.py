@@ -29,8 +29,11 @@ from handlers.edit.views import (
 )
 from handlers.errors import user_message
 from handlers.profile.views import build_notice_modal, build_profile_modal
-from storage import operations as ops
+from storage import deletion, domains
+from storage.audit import Actor
+from storage.do_not_contact import lift_do_not_contact, mark_prospect_do_not_contact
 from storage.errors import ProspectNotFound, StaleProspect
+from storage.prospects import prospect_details
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +41,8 @@ GONE = "This prospect no longer exists: someone may have deleted them."
 CHANGED = ":warning: Someone else changed this prospect since you opened it, so nothing was saved. Here it is now."
 
 
-def slack_actor(body: dict[str, Any]) -> ops.Actor:
-    return ops.Actor(f"slack:{body['user']['id']}", "slack")
+def slack_actor(body: dict[str, Any]) -> Actor:
+    return Actor(f"slack:{body['user']['id']}", "slack")
 
 
 def register(app: App, services: Services) -> None:
@@ -63,7 +66,7 @@ def register(app: App, services: Services) -> None:
             version = payloads.identifier(metadata, "v")
             campaign_id = payloads.identifier(metadata, "c", required=False)
             with database.transaction() as session:
-                details = ops.mark_prospect_do_not_contact(session, prospect_id, reason=reason, note=note,
+                details = mark_prospect_do_not_contact(session, prospect_id, reason=reason, note=note,
                                                            actor=slack_actor(body), expected_version=version)
         except StaleProspect as stale:
             ack(response_action="update", view=_current_profile(stale.prospect_id, CHANGED))
@@ -94,7 +97,7 @@ def register(app: App, services: Services) -> None:
             # The profile under the modal was read before the change: show it as it is now.
             try:
                 with database.snapshot() as session:
-                    details = ops.prospect_details(session, outcome["prospect_id"])
+                    details = prospect_details(session, outcome["prospect_id"])
                 client.views_update(view_id=previous,
                                     view=build_profile_modal(details, campaign_id=outcome["campaign_id"], close="Back"))
             except Exception:  # noqa: BLE001 - the user already saw the saved state on top
@@ -117,8 +120,8 @@ def register(app: App, services: Services) -> None:
             prospect_id = payloads.identifier(data, "p")
             version = payloads.identifier(data, "v")
             with database.transaction() as session:
-                details = ops.prospect_details(session, prospect_id)
-                result = ops.delete_prospect(session, prospect_id, actor=slack_actor(body),
+                details = prospect_details(session, prospect_id)
+                result = deletion.delete_prospect(session, prospect_id, actor=slack_actor(body),
                                              secret_key=services.secret_key, block_reimport=block_reimport,
                                              expected_version=version)
             text = deleted_text(details.full_name or details.email, details.email,
@@ -144,7 +147,7 @@ def register(app: App, services: Services) -> None:
         ack=acknowledge, lazy=[delete_prospect])
 
     def change_and_show(body: dict[str, Any], client: WebClient, undone: str,
-                        change: Callable[[dict[str, Any], ops.Actor], dict[str, Any]]) -> None:
+                        change: Callable[[dict[str, Any], Actor], dict[str, Any]]) -> None:
         """Runs `change` on the clicked button's value and shows the view it returns in place of the modal; what
         goes wrong becomes a sentence, and nothing is half-written."""
         view = body["view"]
@@ -158,9 +161,9 @@ def register(app: App, services: Services) -> None:
             outcome = build_notice_modal("Edit prospect", f":warning: {user_message(error)}")
         client.views_update(view_id=view["id"], hash=view.get("hash"), view=outcome)
 
-    def lift_change(data: dict[str, Any], actor: ops.Actor) -> dict[str, Any]:
+    def lift_change(data: dict[str, Any], actor: Actor) -> dict[str, Any]:
         with database.transaction() as session:
-            details = ops.lift_do_not_contact(session, payloads.identifier(data, "p"), actor=actor,
+            details = lift_do_not_contact(session, payloads.identifier(data, "p"), actor=actor,
                                               expected_version=payloads.identifier(data, "v"))
         name = escape(details.full_name or details.email)
         return build_profile_modal(details, campaign_id=payloads.identifier(data, "c", required=False),
@@ -172,11 +175,11 @@ def register(app: App, services: Services) -> None:
     app.action("edit.lift", middleware=[gate(services.roles, MANAGER, what="lift a do not contact")])(
         ack=acknowledge, lazy=[lift])
 
-    def block_domain_change(data: dict[str, Any], actor: ops.Actor) -> dict[str, Any]:
+    def block_domain_change(data: dict[str, Any], actor: Actor) -> dict[str, Any]:
         prospect_id = payloads.identifier(data, "p")
         with database.transaction() as session:
-            result = ops.block_domain(session, payloads.text(data, "d", 255), actor=actor)
-            details = ops.prospect_details(session, prospect_id)
+            result = domains.block_domain(session, payloads.text(data, "d", 255), actor=actor)
+            details = prospect_details(session, prospect_id)
         banner = (f":no_entry: Blocked *{escape(result.domain)}*: {result.marked:,} prospect"
                   f"{'s are' if result.marked != 1 else ' is'} now do not contact"
                   f"{f' ({result.already:,} already were)' if result.already else ''}. Imports skip new "
@@ -192,6 +195,6 @@ def register(app: App, services: Services) -> None:
     def _current_profile(prospect_id: int, banner: str) -> dict[str, Any]:
         try:
             with database.snapshot() as session:
-                return build_profile_modal(ops.prospect_details(session, prospect_id), banner=banner)
+                return build_profile_modal(prospect_details(session, prospect_id), banner=banner)
         except ProspectNotFound:
             return build_notice_modal("Prospect deleted", GONE)

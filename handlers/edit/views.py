@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.blocks import REASON_LABELS, Block, button, context, divider, escape, header, modal, option, plain, section
-from storage.operations import OWN_OPT_OUT, USER_DNC_REASONS, ProspectDetails
+from handlers.blocks import (
+    REASON_LABELS,
+    Block,
+    button,
+    context,
+    divider,
+    escape,
+    header,
+    modal,
+    option,
+    plain,
+    section,
+)
+from storage.prospects import ProspectDetails
+from storage.reasons import OWN_OPT_OUT, USER_DNC_REASONS
 
 CALLBACK_ID = "edit"
 REASON_BLOCK, REASON_ACTION = "dnc_reason", "reason"

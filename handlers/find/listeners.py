@@ -13,15 +13,17 @@ from slack_sdk import WebClient
 from handlers import payloads
 from handlers.access import gate
 from handlers.blocks import escape, option
+from handlers.bulk.views import build_bulk_form
 from handlers.context import Services
 from handlers.errors import user_message
-from handlers.bulk.views import build_bulk_form
 from handlers.find.views import PAGE_SIZE, build_find_modal, prospect_option
 from handlers.profile.listeners import open_profile
 from handlers.profile.views import build_profile_modal
-from storage import operations as ops
+from storage.audit import Actor
+from storage.campaigns import campaign_settings, configure_campaign, search_campaigns
 from storage.db import Database
-
+from storage.prospects import prospect_details
+from storage.search import search_prospects
 
 TYPE_AHEAD_SIZE = 20
 UNAVAILABLE = "unavailable"  # the value of the placeholder option that says why no prospect can be listed
@@ -51,9 +53,9 @@ def register(app: App, services: Services) -> None:
                 view = build_find_modal()
             else:
                 with database.snapshot() as session:
-                    page = ops.search_prospects(session, text, limit=PAGE_SIZE)
+                    page = search_prospects(session, text, limit=PAGE_SIZE)
                     only = page.items[0].id if len(page.items) == 1 and not page.has_more else None
-                    details = ops.prospect_details(session, only) if only else None
+                    details = prospect_details(session, only) if only else None
                 if details is not None:
                     view = build_profile_modal(details)
                 else:
@@ -74,7 +76,7 @@ def register(app: App, services: Services) -> None:
             metadata = payloads.decode(body.get("view", {}).get("private_metadata"))
             campaign_id = payloads.identifier(metadata, "c")
             with database.snapshot() as session:
-                page = ops.search_prospects(session, body.get("value") or "", campaign_id=campaign_id,
+                page = search_prospects(session, body.get("value") or "", campaign_id=campaign_id,
                                             limit=TYPE_AHEAD_SIZE)
         except Exception as error:  # noqa: BLE001
             ack(options=[option(f"⚠ {user_message(error)}", UNAVAILABLE)])
@@ -109,8 +111,8 @@ def register(app: App, services: Services) -> None:
             if campaign_id is None and not query:
                 raise payloads.StalePayload()
             with database.snapshot() as session:
-                settings = ops.campaign_settings(session, campaign_id) if campaign_id else None
-                page = ops.search_prospects(session, query, campaign_id=campaign_id, offset=offset, limit=PAGE_SIZE)
+                settings = campaign_settings(session, campaign_id) if campaign_id else None
+                page = search_prospects(session, query, campaign_id=campaign_id, offset=offset, limit=PAGE_SIZE)
             view = build_find_modal(campaign=(settings.id, settings.name) if settings else None, query=query,
                                     page=page, notify_channel=settings.notify_channel if settings else "",
                                     notice=notice)
@@ -124,8 +126,8 @@ def register(app: App, services: Services) -> None:
             metadata = payloads.decode(body["view"].get("private_metadata"))
             campaign_id = payloads.identifier(metadata, "c")
             with database.transaction() as session:
-                name = ops.campaign_name(session, campaign_id)
-                ops.configure_campaign(session, name, actor=ops.Actor(f"slack:{body['user']['id']}", "slack"),
+                name = campaign_settings(session, campaign_id).name
+                configure_campaign(session, name, actor=Actor(f"slack:{body['user']['id']}", "slack"),
                                        channel=channel)
             notice = (f":bell: Opt-outs in *{escape(name)}* will be posted in <#{channel}>." if channel
                       else f":bell: Opt-outs in *{escape(name)}* go to the default channel.")
@@ -163,7 +165,7 @@ def campaign_choices(database: Database, typed: str) -> list[dict[str, Any]]:
     """The campaign type-ahead's options: campaigns whose name starts with what was typed."""
     try:
         with database.snapshot() as session:
-            found = ops.search_campaigns(session, typed, limit=50)
+            found = search_campaigns(session, typed, limit=50)
     except Exception as error:  # noqa: BLE001
         return [option(f"⚠ {user_message(error)}", UNAVAILABLE)]
     return [option(name, str(campaign_id)) for campaign_id, name in found]

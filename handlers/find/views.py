@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.blocks import Block, button, context, divider, escape, modal, option, plain, section
-from storage.operations import ProspectSummary, SearchPage
+from storage.search import ProspectSummary, SearchPage
 
 PAGE_SIZE = 10
 CALLBACK_ID = "find"

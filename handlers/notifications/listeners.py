@@ -12,7 +12,7 @@ from handlers.access import gate
 from handlers.context import Services
 from handlers.errors import user_message
 from handlers.profile.views import build_notice_modal, build_profile_modal
-from storage import operations as ops
+from storage.prospects import prospect_details
 
 
 def register(app: App, services: Services) -> None:
@@ -23,7 +23,7 @@ def register(app: App, services: Services) -> None:
         try:
             data = payloads.decode(body["actions"][0].get("value"))
             with services.database.snapshot() as session:
-                details = ops.prospect_details(session, payloads.identifier(data, "p"))
+                details = prospect_details(session, payloads.identifier(data, "p"))
             view = build_profile_modal(details)
         except Exception as error:  # noqa: BLE001
             view = build_notice_modal("Prospect", f":warning: {user_message(error)}")

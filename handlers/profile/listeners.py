@@ -13,9 +13,10 @@ from handlers.context import Services
 from handlers.edit.views import build_edit_modal
 from handlers.errors import user_message
 from handlers.profile.views import build_notice_modal, build_profile_modal
-from storage import operations as ops
+from storage.campaigns import is_member
 from storage.db import Database
 from storage.errors import ProspectNotFound
+from storage.prospects import prospect_details
 
 
 def register(app: App, services: Services) -> None:
@@ -30,7 +31,7 @@ def register(app: App, services: Services) -> None:
             prospect_id = payloads.identifier(data, "p")
             campaign_id = payloads.identifier(data, "c", required=False)
             with database.snapshot() as session:
-                details = ops.prospect_details(session, prospect_id)
+                details = prospect_details(session, prospect_id)
             access = services.roles.access(body["user"]["id"])
             view = build_edit_modal(details, campaign_id=campaign_id, is_manager=access.is_manager,
                                     can_delete=access.is_manager or services.members_can_delete)
@@ -48,8 +49,8 @@ def open_profile(client: WebClient, database: Database, body: dict[str, Any], *,
         prospect_id = payloads.identifier(prospect_value, "p")
         campaign_id = payloads.identifier(prospect_value, "c", required=False)
         with database.snapshot() as session:
-            details = ops.prospect_details(session, prospect_id)
-            if campaign_id is not None and not ops.is_member(session, prospect_id, campaign_id):
+            details = prospect_details(session, prospect_id)
+            if campaign_id is not None and not is_member(session, prospect_id, campaign_id):
                 raise ProspectNotFound("This prospect is no longer in that campaign. Run /prospect to search again.")
         view = build_profile_modal(details, campaign_id=campaign_id, close="Back")
     except Exception as error:  # noqa: BLE001

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.blocks import CHANNEL_LABELS, REASON_LABELS, Block, button, context, divider, escape, header, modal, section, who
-from storage.operations import ProspectDetails
+from handlers.blocks import (
+    CHANNEL_LABELS,
+    REASON_LABELS,
+    Block,
+    button,
+    context,
+    divider,
+    escape,
+    header,
+    modal,
+    section,
+    who,
+)
+from storage.prospects import ProspectDetails
 
 CALLBACK_ID = "profile"
 MAX_CAMPAIGNS_SHOWN = 40  # keeps the view under Slack's 100 blocks

@@ -1,4 +1,4 @@
-"""Fast multi-row inserts for imports and bulk changes, which write hundreds of thousands of rows.
+"""Fast multi-row writes for imports and bulk changes, which write hundreds of thousands of rows.
 
 The ORM's per-row bookkeeping costs more than the database's own work at that scale, so these go to the driver
 with values already in the database's form. On PostgreSQL one statement takes each column as an array
@@ -9,16 +9,49 @@ in-process, where a plain executemany is fastest.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ColumnElement, DateTime, Integer, Table, Text, any_, bindparam, func, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Integer,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 Rows = Sequence[dict[str, Any]]
+# Ids per statement in bulk changes: each chunk travels as one array parameter (see `among`), so this bounds a
+# statement's memory, not the driver's parameter count.
+CHUNK = 10_000
+
+
+def chunked(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def insert_ignoring_duplicates(session: Session, model: type, rows: list[dict[str, Any]], *returning: Any) -> list[Any]:
+    """INSERT ... ON CONFLICT DO NOTHING: a row a concurrent writer already added is skipped, not an error."""
+    if not rows:
+        return []
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model).on_conflict_do_nothing()
+    if returning:
+        return list(session.execute(statement.returning(*returning), rows))
+    session.execute(statement, rows)
+    return []
 
 
 def bulk_insert(

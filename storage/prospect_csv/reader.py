@@ -14,8 +14,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
-import unicodedata
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -23,9 +21,13 @@ from itertools import chain
 from operator import itemgetter
 from typing import BinaryIO
 
-from storage.emails import InvalidEmail, normalise_email
-
-__all__ = ["CANONICAL_FIELDS", "ProspectCsv", "RowProblem", "SourceRow", "UnreadableFile"]
+from storage.prospect_csv.common import BLANK, EMPTY, ZERO_WIDTH, UnreadableFile, clean
+from storage.prospect_csv.headers import HeaderMap, csv_reader, find_header, is_blank
+from storage.prospect_csv.sniffing import (
+    FALLBACK_ERRORS,
+    choose_encoding,
+    refuse_other_formats,
+)
 
 CANONICAL_FIELDS = ("email", "first_name", "last_name", "company", "title", "phone", "linkedin_url")
 
@@ -33,19 +35,12 @@ MAX_VALUE_CHARS = 500
 MAX_CELL_CHARS = 1 << 20
 # Above this a record is no longer held: its lines are only scanned for where it ends, then reported.
 MAX_ROW_CHARS = 4 << 20
-DELIMITERS = (",", ";", "\t", "|")
 
 _BLOCK_BYTES = 1 << 16
 _MAX_HEADER_LINE_CHARS = 1 << 20
-# Title and notes lines skipped above the header, as in LinkedIn's Connections.csv ("Notes:" ...).
-_MAX_PREAMBLE_ROWS = 10
 # csv.field_size_limit is process-wide; it must hold anything we hand csv before a record counts as oversized.
 _CSV_FIELD_LIMIT = 4 * MAX_ROW_CHARS
 _NO_FLAG = 1 << 62
-
-
-class UnreadableFile(Exception):
-    """The file is not a CSV we can read; str(error) is one sentence for the user."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,340 +53,6 @@ class SourceRow:
 class RowProblem:
     line: int
     message: str  # "line N: ...", for the import report
-
-
-# --- Characters ---------------------------------------------------------------------------------------------
-
-_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
-_STRIPPED = "".join(c for c in map(chr, range(0x3001)) if c.isspace()) + _ZERO_WIDTH
-
-
-def _clean(text: str) -> str:
-    return text.strip(_STRIPPED)
-
-
-# --- Header matching ----------------------------------------------------------------------------------------
-
-# For each field, the header names we recognise, most specific first: when a file has several columns for one
-# field, the one whose name comes earliest here wins, and among equals the leftmost.
-_HEADER_NAMES: dict[str, tuple[str, ...]] = {
-    "email": (
-        "email", "e-mail", "email address", "e-mail address", "emailaddress", "email_address", "email id",
-        "work email", "business email", "professional email", "company email", "work email address",
-        "primary email", "email 1", "e-mail 1 - value", "contact email",
-        "mail", "courriel", "adresse email", "adresse e-mail", "adresse mail", "adresse courriel",
-        "adresse électronique", "e-mail-adresse", "correo", "correo electrónico",
-    ),
-    "first_name": (
-        "first name", "given name", "fname", "forename", "first", "prénom", "vorname", "nombre", "nome",
-    ),
-    "last_name": (
-        "last name", "surname", "family name", "lname", "last", "nom", "nom de famille", "nachname", "apellido",
-        "apellidos", "cognome",
-    ),
-    "company": (
-        "company name", "company", "organization name", "organisation name", "organization", "organisation",
-        "account name", "employer", "current company", "société", "entreprise", "firma", "unternehmen",
-        "empresa", "azienda",
-    ),
-    "title": (
-        "job title", "title", "position", "job position", "current position", "role", "job role", "designation",
-        "occupation", "headline", "poste", "fonction", "titre", "berufsbezeichnung", "cargo", "puesto",
-    ),
-    "phone": (
-        "phone", "phone number", "work phone", "direct phone", "work direct phone", "mobile", "mobile phone",
-        "mobile number", "cell phone", "telephone", "telephone number", "tel", "corporate phone",
-        "company phone", "office phone", "téléphone", "portable", "telefon", "teléfono",
-    ),
-    "linkedin_url": (
-        "linkedin", "linkedin url", "linkedin profile", "linkedin profile url", "person linkedin url",
-        "linkedin link", "linkedin profile link", "profile url", "url",
-    ),
-    # One column with the whole name, used only when there is neither a first- nor a last-name column.
-    "full_name": ("full name", "name", "contact name", "contact full name", "person name", "prospect name",
-                  "lead name", "nom complet", "nombre completo"),
-}
-
-
-def _header_key(header: str) -> str:
-    """'E-mail Address' -> 'emailaddress', 'Prénom' -> 'prenom': case, accents, spacing and punctuation ignored."""
-    decomposed = unicodedata.normalize("NFKD", header).lower()
-    return "".join(c for c in decomposed if c.isalnum())
-
-
-def _build_header_index() -> dict[str, tuple[str, int]]:
-    index: dict[str, tuple[str, int]] = {}
-    for field, names in _HEADER_NAMES.items():
-        for rank, name in enumerate(names):
-            key = _header_key(name)
-            known = index.setdefault(key, (field, rank))
-            if known[0] != field:
-                raise AssertionError(f"header name {name!r} is listed for both {known[0]} and {field}")
-    return index
-
-
-_HEADER_INDEX = _build_header_index()
-
-
-@dataclass(frozen=True)
-class _HeaderMap:
-    """Where each canonical field is in a header row."""
-
-    positions: dict[str, int]  # canonical field (or "full_name") -> cell index
-    headers: tuple[str, ...]  # the header cells, cleaned
-
-    @classmethod
-    def of(cls, cells: list[str]) -> _HeaderMap:
-        best: dict[str, tuple[int, int]] = {}
-        for position, cell in enumerate(cells):
-            match = _HEADER_INDEX.get(_header_key(cell))
-            if match is None:
-                continue
-            field, rank = match
-            if field not in best or rank < best[field][0]:
-                best[field] = (rank, position)
-        positions = {field: position for field, (_, position) in best.items()}
-        if "first_name" in positions or "last_name" in positions:
-            positions.pop("full_name", None)
-        return cls(positions, tuple(_clean(cell) for cell in cells))
-
-    @property
-    def has_email(self) -> bool:
-        return "email" in self.positions
-
-    @property
-    def splits_full_name(self) -> bool:
-        return "full_name" in self.positions
-
-
-# --- What kind of file is this ------------------------------------------------------------------------------
-
-_SAVE_AS_CSV = "save it as CSV (File → Save As → CSV UTF-8) and import that."
-_SIGNATURES = (
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", f"This is an old-format Excel workbook (.xls), not a CSV: {_SAVE_AS_CSV}"),
-    (b"%PDF-", "This is a PDF document, not a CSV: export the list as CSV from the tool it came from and import that."),
-    (b"\x1f\x8b", "This file is compressed with gzip, not a CSV: decompress it and import the CSV inside."),
-    (b"Rar!\x1a\x07", "This is a RAR archive, not a CSV: extract the CSV file from it and import that."),
-    (b"7z\xbc\xaf\x27\x1c", "This is a 7-Zip archive, not a CSV: extract the CSV file from it and import that."),
-    (b"\x89PNG\r\n\x1a\n", "This is a PNG image, not a CSV: export the list as a CSV file and import that."),
-    (b"\xff\xd8\xff", "This is a JPEG image, not a CSV: export the list as a CSV file and import that."),
-    (b"GIF8", "This is a GIF image, not a CSV: export the list as a CSV file and import that."),
-    (b"{\\rtf", "This is a rich-text (RTF) document, not a CSV: export the list as a CSV file and import that."),
-)
-_EXCEL_WORKBOOK = f"This is an Excel workbook, not a CSV: {_SAVE_AS_CSV}"
-_BINARY = "This file holds binary data, not text, so it is not a CSV: export the list as a CSV file and import that."
-_EMPTY = "The file is empty."
-_BLANK = "The file holds only blank lines."
-_UTF_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE, whose BOM is its prefix
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-
-
-def _refuse_other_formats(head: bytes) -> None:
-    if head.startswith(b"PK\x03\x04"):
-        _refuse_zip(head)
-    for signature, message in _SIGNATURES:
-        if head.startswith(signature):
-            raise UnreadableFile(message)
-    start = head[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if start.startswith((b"<!doctype html", b"<html")):
-        raise UnreadableFile("This is a web page (HTML), not a CSV: download the list as a CSV file and import that.")
-    if start.startswith(b"<?xml"):
-        if b"urn:schemas-microsoft-com:office:spreadsheet" in head:
-            raise UnreadableFile(f"This is an Excel XML spreadsheet, not a CSV: {_SAVE_AS_CSV}")
-        raise UnreadableFile("This is an XML file, not a CSV: export the list as a CSV file and import that.")
-
-
-def _refuse_zip(head: bytes) -> None:
-    # A local file header: the first member's name length is at offset 26, the name itself at 30.
-    name_length = int.from_bytes(head[26:28], "little")
-    first_member = head[30 : 30 + name_length].lower()
-    if first_member == b"mimetype" and b"opendocument.spreadsheet" in head[: 30 + name_length + 100]:
-        raise UnreadableFile("This is an OpenDocument spreadsheet, not a CSV: save it as CSV (File → Save As → "
-                             "Text CSV) and import that.")
-    if first_member.endswith((b".csv", b".txt", b".tsv")):
-        raise UnreadableFile("This is a ZIP archive, not a CSV: extract the CSV file from it and import that.")
-    raise UnreadableFile(_EXCEL_WORKBOOK)
-
-
-def _choose_encoding(head: bytes) -> tuple[str, int]:
-    """(codec, length of the byte-order mark to skip) for a file starting with ``head``."""
-    for bom, codec in _UTF_BOMS:
-        if head.startswith(bom):
-            return codec, len(bom)
-    utf16 = _bomless_utf16(head)
-    if utf16:
-        return utf16, 0
-    if head.count(0) * 20 > len(head) or _control_bytes(head) * 10 > len(head):
-        raise UnreadableFile(_BINARY)
-    return _utf8_or_cp1252(head), 0
-
-
-def _bomless_utf16(head: bytes) -> str | None:
-    """UTF-16 without a BOM shows as a NUL in every other byte, always on the same side."""
-    pairs = len(head) // 2
-    if pairs < 4:
-        return None
-    even, odd = head[0 : 2 * pairs : 2].count(0), head[1 : 2 * pairs : 2].count(0)
-    if odd * 10 >= pairs * 3 and even * 50 < pairs:
-        return "utf-16-le"
-    if even * 10 >= pairs * 3 and odd * 50 < pairs:
-        return "utf-16-be"
-    return None
-
-
-_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
-
-
-def _control_bytes(head: bytes) -> int:
-    return len(_CONTROL_BYTES.findall(head))
-
-
-def _utf8_or_cp1252(head: bytes) -> str:
-    """UTF-8 unless the start of the file reads better as the Windows code page Excel uses for "CSV"."""
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(head, final=False)
-    invalid = text.count("\ufffd")
-    valid_multibyte = len(text) - len(text.encode("ascii", "ignore")) - invalid
-    # A couple of stray bytes in a UTF-8 export are left to the fallback below; cp1252 is chosen for speed when the
-    # start of the file is plainly not UTF-8 (each fallback costs a Python call).
-    return "cp1252" if invalid >= 3 and invalid > valid_multibyte else "utf-8"
-
-
-# Bytes that are not valid in the file's encoding are read as Windows-1252 (latin-1 for its five holes): a UTF-8
-# export with a few pasted cp1252 names then reads right, and nothing stops an import mid-file.
-_CP1252_OR_LATIN1 = tuple(
-    bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256)
-)
-_FALLBACK_ERRORS = "prospectbot.cp1252-fallback"
-
-
-def _decode_as_cp1252(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeDecodeError):
-        raise error
-    bad = error.object[error.start : error.end]
-    return "".join([_CP1252_OR_LATIN1[b] for b in bad]), error.end
-
-
-codecs.register_error(_FALLBACK_ERRORS, _decode_as_cp1252)
-
-
-# --- Finding the header -------------------------------------------------------------------------------------
-
-_SEP_LINE = re.compile(r'[ \t]*"?sep=([^\r\n"])"?[ \t]*(?:\r\n|\r|\n|$)', re.IGNORECASE)
-
-
-def _csv_reader(lines: Iterable[str], delimiter: str) -> Iterator[list[str]]:
-    # skipinitialspace: in `a, "b, c"` the space after the comma must not stop the quotes from counting.
-    return csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, skipinitialspace=True,
-                      strict=False)
-
-
-def _is_blank(cells: list[str]) -> bool:
-    return not any(map(_clean, cells))
-
-
-def _find_header(sample: str) -> tuple[str, int]:
-    """(delimiter, index of the header among the non-blank records) for a file starting with ``sample``.
-
-    The header is the first non-blank row, except that a few one-cell title or notes rows above a header with an
-    email column are skipped. A ``sep=;`` first line (Excel's delimiter hint) is honoured.
-    """
-    sep_line = _SEP_LINE.match(sample)
-    candidates = [sep_line.group(1)] if sep_line else DELIMITERS
-    best: tuple[tuple[int, int, int, int], str, int] | None = None
-    for order, delimiter in enumerate(candidates):
-        records = _leading_records(sample, delimiter)
-        if sep_line:
-            records = records[1:]
-        for index, cells in enumerate(records[: _MAX_PREAMBLE_ROWS + 1]):
-            header = _HeaderMap.of(cells)
-            if header.has_email:
-                score = (index, -len(header.positions), -len(cells), order)
-                if best is None or score < best[0]:
-                    best = (score, delimiter, index + (1 if sep_line else 0))
-                break
-            if sum(1 for cell in cells if _clean(cell)) > 1:
-                break  # a real row without an email column: that is the header, not a title line
-    if best is not None:
-        return best[1], best[2]
-
-    delimiter = sep_line.group(1) if sep_line else _likeliest_delimiter(sample)
-    records = _leading_records(sample, delimiter)
-    if sep_line:
-        records = records[1:]
-    if not records:
-        raise UnreadableFile(_BLANK)
-    raise UnreadableFile(_no_email_column(records[0]))
-
-
-def _leading_records(sample: str, delimiter: str) -> list[list[str]]:
-    """The first non-blank records of the sample (enough to find a header below a preamble)."""
-    records = []
-    try:
-        for cells in _csv_reader(io.StringIO(sample, newline=""), delimiter):
-            if not _is_blank(cells):
-                records.append(cells)
-                if len(records) > _MAX_PREAMBLE_ROWS + 1:
-                    break
-    except csv.Error:
-        pass
-    return records
-
-
-def _likeliest_delimiter(sample: str) -> str:
-    """The candidate found most often outside quotes on the first non-blank line; ',' when there is none."""
-    counts = dict.fromkeys(DELIMITERS, 0)
-    in_quotes = False
-    seen_text = False
-    for char in sample:
-        if char == '"':
-            in_quotes = not in_quotes
-        elif in_quotes:
-            continue
-        elif char in "\r\n":
-            if seen_text:
-                break
-        elif char in counts:
-            counts[char] += 1
-            seen_text = True
-        elif not char.isspace():
-            seen_text = True
-    return max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first of equals: ','
-
-
-def _no_email_column(cells: list[str]) -> str:
-    headers = [_shorten(cell) for cell in map(_clean, cells) if cell]
-    for cell in headers:
-        if "@" in cell:
-            try:
-                normalise_email(cell)
-            except InvalidEmail:
-                continue
-            return ("The first row holds email addresses instead of column names: add a header row (with a column "
-                    "named Email) above the data and import again.")
-    expected = "(expected one named like Email or E-mail)"
-    quoted = [f'"{header}"' for header in headers]
-    if len(quoted) == 1:
-        return f"No email column: the header has only {quoted[0]}, which is not an email column {expected}."
-    shown = quoted[:8]
-    listing = ", ".join(shown[:-1]) + " and " + shown[-1]
-    if len(quoted) > len(shown):
-        listing = ", ".join(shown) + f" and {len(quoted) - len(shown)} more"
-    return f"No email column: the header has {listing}, and none of them is an email column {expected}."
-
-
-def _shorten(text: str, limit: int = 40) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- Feeding csv ---------------------------------------------------------------------------------------------
@@ -511,7 +172,7 @@ class _LineFeeder:
             if pending:
                 text = "".join(pending) + text
                 pending, pending_chars = [], 0
-            zero_width = any(char in text for char in _ZERO_WIDTH)
+            zero_width = any(char in text for char in ZERO_WIDTH)
             lines = io.StringIO(text, newline="").readlines()
             if lines[-1][-1] not in "\r\n":
                 tail = lines.pop()
@@ -527,7 +188,7 @@ class _LineFeeder:
                 yield [self._runaway.end_line()[0]]
         elif pending:
             last_line = "".join(pending)
-            yield from self._hand_out([last_line], any(char in last_line for char in _ZERO_WIDTH))
+            yield from self._hand_out([last_line], any(char in last_line for char in ZERO_WIDTH))
 
     def _hand_out(self, lines: list[str], zero_width: bool) -> Iterator[list[str]]:
         start = 0
@@ -622,11 +283,11 @@ class ProspectCsv:
 
         head = self._read_head()
         if not head:
-            raise UnreadableFile(_EMPTY)
-        _refuse_other_formats(head)
-        codec, bom_length = _choose_encoding(head)
+            raise UnreadableFile(EMPTY)
+        refuse_other_formats(head)
+        codec, bom_length = choose_encoding(head)
         self.encoding = codec
-        errors = _FALLBACK_ERRORS if codec in ("utf-8", "utf-8-sig", "cp1252") else "replace"
+        errors = FALLBACK_ERRORS if codec in ("utf-8", "utf-8-sig", "cp1252") else "replace"
         decoder_codec = "utf-8" if codec == "utf-8-sig" else codec
         self._decoder = codecs.getincrementaldecoder(decoder_codec)(errors=errors)
         self._at_end = False
@@ -637,17 +298,17 @@ class ProspectCsv:
                 raise UnreadableFile("The first line is longer than 1 MiB, so it is not a CSV header row.")
             sample += self._decode(self._read_block())
         if not sample and self._at_end:
-            raise UnreadableFile(_EMPTY)
-        if not _clean(sample.replace("\r", "").replace("\n", "")) and self._at_end:
-            raise UnreadableFile(_BLANK)
+            raise UnreadableFile(EMPTY)
+        if not clean(sample.replace("\r", "").replace("\n", "")) and self._at_end:
+            raise UnreadableFile(BLANK)
         complete = sample if self._at_end else sample[: max(sample.rfind("\n"), sample.rfind("\r")) + 1]
-        self.delimiter, header_index = _find_header(complete)
+        self.delimiter, header_index = find_header(complete)
 
         self.header_line = 0
         self._feeder = _LineFeeder(self._texts(sample), self.delimiter)
-        self._reader = _csv_reader(self._feeder.lines(), self.delimiter)
+        self._reader = csv_reader(self._feeder.lines(), self.delimiter)
         header_cells = self._read_header(header_index)
-        self._set_columns(_HeaderMap.of(header_cells))
+        self._set_columns(HeaderMap.of(header_cells))
 
     @property
     def bytes_read(self) -> int:
@@ -680,7 +341,7 @@ class ProspectCsv:
                     if len(cells) < width:
                         cells.extend([""] * (width - len(cells)))
                     values = dict(zip(fields, map(strip, pick(cells))))
-                    if not values["email"] and not any(values.values()) and _is_blank(cells):
+                    if not values["email"] and not any(values.values()) and is_blank(cells):
                         continue
                     if split_name:
                         _split_full_name(values)
@@ -700,8 +361,8 @@ class ProspectCsv:
         cells = [*cells, ""]
         if len(cells) < self._width:
             cells.extend([""] * (self._width - len(cells)))
-        values = {field: _truncate(_clean(value)) for field, value in zip(CANONICAL_FIELDS, self._pick(cells))}
-        if not any(values.values()) and _is_blank(cells):
+        values = {field: _truncate(clean(value)) for field, value in zip(CANONICAL_FIELDS, self._pick(cells))}
+        if not any(values.values()) and is_blank(cells):
             return None
         if self._split_name:
             _split_full_name(values)
@@ -747,7 +408,7 @@ class ProspectCsv:
         try:
             for cells in self._reader:
                 self._feeder.record_end = self._reader.line_num
-                if _is_blank(cells):
+                if is_blank(cells):
                     continue
                 if non_blank == header_index:
                     self.header_line = self._reader.line_num
@@ -758,7 +419,7 @@ class ProspectCsv:
             pass
         raise UnreadableFile("The header row could not be read.")
 
-    def _set_columns(self, header: _HeaderMap) -> None:
+    def _set_columns(self, header: HeaderMap) -> None:
         positions = dict(header.positions)
         self._split_name = header.splits_full_name
         if self._split_name:
@@ -778,7 +439,7 @@ def _has_line_break(text: str) -> bool:
 
 
 def _truncate(value: str) -> str:
-    return _clean(value[:MAX_VALUE_CHARS]) if len(value) > MAX_VALUE_CHARS else value
+    return clean(value[:MAX_VALUE_CHARS]) if len(value) > MAX_VALUE_CHARS else value
 
 
 def _split_full_name(values: dict[str, str]) -> None:

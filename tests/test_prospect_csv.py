@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from storage import csv_source
-from storage.csv_source import CANONICAL_FIELDS, ProspectCsv, RowProblem, SourceRow, UnreadableFile
+from storage.prospect_csv import CANONICAL_FIELDS, ProspectCsv, RowProblem, SourceRow, UnreadableFile
+from storage.prospect_csv import reader as prospect_reader
+from storage.prospect_csv.headers import DELIMITERS
 
 PROPERTY = settings(max_examples=120, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -580,7 +581,7 @@ _tricky_text = st.text(alphabet=' a\u00e9,;|\t"\r\n\u200b\u00a0\u2028', max_size
 @PROPERTY
 @given(
     rows=st.lists(st.lists(st.one_of(_cell_text, _tricky_text), min_size=0, max_size=9), max_size=12),
-    delimiter=st.sampled_from(csv_source.DELIMITERS),
+    delimiter=st.sampled_from(DELIMITERS),
     quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]),
     encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]),
     read_sizes=st.lists(st.integers(1, 70), max_size=5),
@@ -626,7 +627,7 @@ def _reference_records(text: str) -> list[tuple[int, list[str], int]]:
 def test_records_too_large_to_keep_never_put_the_reader_out_of_step_with_csv(body, read_sizes):
     # Tiny limits and blocks make every path that guards against huge records run on small inputs.
     text = "email,company\r\n" + body
-    with mock.patch.multiple(csv_source, _BLOCK_BYTES=8, MAX_VALUE_CHARS=6, MAX_CELL_CHARS=12, MAX_ROW_CHARS=30):
+    with mock.patch.multiple(prospect_reader, _BLOCK_BYTES=8, MAX_VALUE_CHARS=6, MAX_CELL_CHARS=12, MAX_ROW_CHARS=30):
         rows = list(ProspectCsv(Trickle(text.encode(), read_sizes)))
 
     by_line = {row.line: row for row in rows}

@@ -1,0 +1,232 @@
+"""Do not contact: the person stays in the database, is excluded from every send in every campaign, now and
+later, and still counts in historical metrics. Marking one prospect from a screen, many at once, a list of
+addresses, and lifting a colleague's mistake."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.audit import Actor, record_audit
+from storage.emails import InvalidEmail, normalise_email
+from storage.errors import InvalidInput, NotAllowed
+from storage.fast_insert import among, bulk_insert, chunked
+from storage.models import DNC_REASONS, AuditEntry, DoNotContact, Prospect, utcnow
+from storage.outbox import enqueue_opt_out_notifications
+from storage.prospects import (
+    DoNotContactState,
+    ProspectDetails,
+    lock_existing,
+    lock_prospect,
+    prospect_details,
+    prospect_ids_by_email,
+    prospect_version,
+)
+from storage.reasons import OWN_OPT_OUT, checked_reason
+from storage.suppressions import block_unknown_address
+
+
+def dnc_audit_state(dnc: DoNotContactState | DoNotContact | None) -> dict[str, Any]:
+    # The note is free text that may name the person, so the audit log keeps only whether there was one.
+    if dnc is None:
+        return {"do_not_contact": None}
+    return {"do_not_contact": {"reason": dnc.reason, "channel": dnc.channel, "has_note": bool(dnc.note)}}
+
+
+@dataclass
+class DoNotContactResult:
+    marked: list[int] = field(default_factory=list)
+    already: list[int] = field(default_factory=list)
+    upgraded_to_own_opt_out: list[int] = field(default_factory=list)
+    not_found: list[int] = field(default_factory=list)
+
+
+def mark_do_not_contact(
+    session: Session, prospect_ids: Sequence[int], *, reason: str, actor: Actor, note: str = "", notify: bool = True
+) -> DoNotContactResult:
+    """Exclude these prospects from every send, in every campaign, now and later. Idempotent.
+
+    A prospect already marked keeps their state, except that their own opt-out ("requested") replaces a reason
+    someone else gave; it is never itself replaced. With `notify`, each change is announced in Slack through the
+    outbox, in this same transaction.
+    """
+    note = checked_reason(reason, note)
+    return apply_do_not_contact(session, prospect_ids, reason=reason, actor=actor, note=note, notify=notify)
+
+
+def apply_do_not_contact(
+    session: Session, prospect_ids: Sequence[int], *, reason: str, actor: Actor, note: str, notify: bool
+) -> DoNotContactResult:
+    """mark_do_not_contact for any reason, including those no user may choose ("domain-blocked"), with a note
+    already cleaned. Each chunk is written by INSERT ... SELECT, audit rows included; only the ids left over
+    (marked already, or gone) are read back to sort them out."""
+    assert reason in DNC_REASONS, reason
+    result = DoNotContactResult()
+    now = utcnow()
+    values = {"reason": reason, "note": note, "actor": actor.who, "channel": actor.channel, "created_at": now}
+    audit = {"occurred_at": now, "actor": actor.who, "channel": actor.channel, "action": "do_not_contact",
+             "campaign_id": None,
+             "after": {"do_not_contact": {"reason": reason, "channel": actor.channel, "has_note": bool(note)}}}
+    for ids in chunked(sorted(set(prospect_ids))):
+        new_ids = _insert_do_not_contact(session, ids, values, {**audit, "before": dnc_audit_state(None)})
+        result.marked += new_ids
+        inserted = set(new_ids)
+        # Usually none are left: prospects marked already, or that do not exist.
+        left = [pid for pid in ids if pid not in inserted]
+        current = {
+            row.prospect_id: dnc_audit_state(row)
+            for row in session.scalars(select(DoNotContact).where(among(session, DoNotContact.prospect_id, left))
+                                       .order_by(DoNotContact.prospect_id))
+        } if left else {}
+        upgrade_ids = [
+            pid for pid, state in current.items()
+            if reason == OWN_OPT_OUT and state["do_not_contact"]["reason"] != OWN_OPT_OUT
+        ]
+        upgrading = set(upgrade_ids)
+        unmarked = [pid for pid in left if pid not in current]
+        existing_ids = lock_existing(session, unmarked) if unmarked else set()
+        result.not_found += [pid for pid in unmarked if pid not in existing_ids]
+        result.already += [pid for pid in left if pid in existing_ids or (pid in current and pid not in upgrading)]
+        result.upgraded_to_own_opt_out += upgrade_ids
+        if upgrade_ids:
+            session.execute(
+                update(DoNotContact).where(among(session, DoNotContact.prospect_id, upgrade_ids))
+                .values(**values, revision=DoNotContact.revision + 1)
+            )
+            bulk_insert(session, AuditEntry.__table__,
+                        [{**audit, "prospect_id": pid, "before": current[pid]} for pid in upgrade_ids])
+        # Rows the session may hold must not shadow what was just written in bulk.
+        session.expire_all()
+    if notify:
+        enqueue_opt_out_notifications(session, result.marked + result.upgraded_to_own_opt_out, reason=reason,
+                                      actor=actor)
+    return result
+
+
+def mark_prospect_do_not_contact(
+    session: Session,
+    prospect_id: int,
+    *,
+    reason: str,
+    actor: Actor,
+    note: str = "",
+    expected_version: int | None = None,
+) -> ProspectDetails:
+    """One prospect, as a person saves it from a screen read at `expected_version`; returns the new state."""
+    note = checked_reason(reason, note)
+    lock_prospect(session, prospect_id, expected_version)
+    apply_do_not_contact(session, [prospect_id], reason=reason, actor=actor, note=note, notify=True)
+    return prospect_details(session, prospect_id)
+
+
+@dataclass(frozen=True)
+class AddressesResult:
+    """`mark_addresses`: what happened to the prospects found, and the addresses no prospect has."""
+
+    prospects: DoNotContactResult
+    blocked_unknown: list[str]
+
+
+def mark_addresses(
+    session: Session, raw_addresses: Sequence[str], *, reason: str, actor: Actor, secret_key: bytes, note: str = ""
+) -> AddressesResult:
+    """Do not contact by address, as typed or listed in a file: the prospects found are marked, and an address
+    no prospect has yet is blocked from future imports by its fingerprint. Nothing is written when any address
+    is not valid."""
+    note = checked_reason(reason, note)
+    addresses, invalid = [], []
+    for value in raw_addresses:
+        try:
+            addresses.append(normalise_email(value))
+        except InvalidEmail as error:
+            invalid.append(f'"{value}" ({error.reason})')
+    if invalid:
+        raise InvalidInput(f"Not valid email addresses: {', '.join(invalid[:5])}{' …' if len(invalid) > 5 else ''}. "
+                           "Nothing was changed.")
+    if not addresses:
+        raise InvalidInput("Give at least one address.")
+    addresses = list(dict.fromkeys(addresses))
+    known = prospect_ids_by_email(session, addresses)
+    result = apply_do_not_contact(session, list(known.values()), reason=reason, actor=actor, note=note, notify=True)
+    unknown = [address for address in addresses if address not in known]
+    for address in unknown:
+        block_unknown_address(session, address, secret_key=secret_key, actor=actor)
+    return AddressesResult(result, unknown)
+
+
+def _insert_do_not_contact(
+    session: Session, prospect_ids: Sequence[int], values: dict[str, Any], audit: dict[str, Any]
+) -> list[int]:
+    """Inserts do-not-contact rows (`values`), each with its audit row (`audit`), for those of `prospect_ids` that
+    exist and are not marked yet; returns the ids inserted, in order. INSERT ... SELECT: the ids travel to the
+    database once, and no row is built in Python. On PostgreSQL two bulk changes may mark the same prospect at
+    once: the second one finds the row there and leaves it, as for any prospect already marked."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+
+    def constants(table: Any, row: dict[str, Any]) -> list[Any]:
+        return [literal(value, table.c[name].type) for name, value in row.items()]
+
+    # In id order on PostgreSQL, where it is the order the prospects get locked in; SQLite would honour an ORDER BY
+    # by reading every prospect.
+    def rows(ids: Sequence[int]) -> Any:
+        existing = (select(Prospect.id, *constants(DoNotContact.__table__, values))
+                    .where(among(session, Prospect.id, ids)))
+        return ((postgresql if postgres else sqlite).insert(DoNotContact)
+                .from_select(["prospect_id", *values], existing.order_by(Prospect.id) if postgres else existing)
+                .on_conflict_do_nothing().returning(DoNotContact.prospect_id))
+
+    def audit_rows(prospect_id: Any, *where: Any) -> Any:
+        chosen = select(prospect_id, *constants(AuditEntry.__table__, audit)).where(*where).order_by(prospect_id)
+        return insert(AuditEntry).from_select(["prospect_id", *audit], chosen)
+
+    if not postgres:
+        # SQLite: the writer holds the database's lock, so nothing changes between the two statements.
+        new_ids = sorted(session.scalars(rows(prospect_ids)))
+        session.execute(audit_rows(DoNotContact.prospect_id, among(session, DoNotContact.prospect_id, new_ids)))
+        return new_ids
+
+    def insert_with_audit(ids: Sequence[int]) -> list[int]:
+        inserted = rows(ids).cte("inserted")
+        return sorted(session.scalars(audit_rows(inserted.c.prospect_id).returning(AuditEntry.prospect_id)))
+
+    # The foreign key checks lock each prospect inserted (FOR KEY SHARE), in id order, until the transaction ends,
+    # so no lock is taken beforehand; if a prospect is deleted while the statement runs, its check fails, and the
+    # chunk is done again on the prospects still there, locked first.
+    try:
+        with session.begin_nested():
+            return insert_with_audit(prospect_ids)
+    except IntegrityError as error:
+        if getattr(error.orig, "sqlstate", None) != "23503":  # foreign_key_violation
+            raise
+    return insert_with_audit(sorted(lock_existing(session, prospect_ids)))
+
+
+def lift_do_not_contact(
+    session: Session, prospect_id: int, *, actor: Actor, expected_version: int | None = None
+) -> ProspectDetails:
+    """Makes a prospect contactable again, when a colleague's do not contact was a mistake. A prospect's own
+    opt-out can never be lifted, nor can anyone's at a blocked domain (ProspectDetails.lift_refusal)."""
+    prospect = lock_prospect(session, prospect_id, expected_version)
+    dnc = session.scalar(select(DoNotContact).where(DoNotContact.prospect_id == prospect_id)
+                         .execution_options(populate_existing=True))
+    details = prospect_details(session, prospect_id)
+    if dnc is None:
+        return details
+    if details.lift_refusal:
+        raise NotAllowed(details.lift_refusal)
+    before = dnc_audit_state(dnc)
+    # The version must keep moving forward although the do-not-contact revision it included goes away.
+    prospect.version = prospect_version(prospect, dnc) + 1
+    prospect.updated_at = utcnow()
+    session.execute(delete(DoNotContact).where(DoNotContact.prospect_id == prospect_id))
+    record_audit(session, actor, "lift_do_not_contact", prospect_id=prospect_id, before=before,
+                 after=dnc_audit_state(None))
+    session.flush()
+    session.expire_all()
+    return prospect_details(session, prospect_id)

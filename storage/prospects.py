@@ -1,0 +1,248 @@
+"""A prospect: their details as a profile shows them, the version stale screens are checked against, finding
+them by address, locking them for a change, and creating new ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from storage.emails import InvalidEmail, email_domain, normalise_email
+from storage.errors import InvalidInput, ProspectNotFound, StaleProspect
+from storage.fast_insert import among, bulk_insert, chunked
+from storage.keys import search_key
+from storage.models import (
+    Activity,
+    BlockedDomain,
+    Campaign,
+    DoNotContact,
+    Membership,
+    Prospect,
+)
+from storage.reasons import OWN_OPT_OUT
+
+
+@dataclass(frozen=True)
+class CampaignActivity:
+    campaign_id: int
+    campaign_name: str
+    status: str
+    added_at: dt.datetime
+    sent: int
+    opened: int
+    replied: int
+    bounced: int
+    last_activity_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class DoNotContactState:
+    reason: str
+    note: str
+    actor: str
+    channel: str
+    since: dt.datetime
+
+
+@dataclass(frozen=True)
+class ProspectDetails:
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    company: str
+    title: str
+    phone: str
+    linkedin_url: str
+    source: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+    do_not_contact: DoNotContactState | None
+    campaigns: list[CampaignActivity] = field(default_factory=list)
+    domain: str = ""
+    domain_blocked: bool = False
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_own_opt_out(self) -> bool:
+        return self.do_not_contact is not None and self.do_not_contact.reason == OWN_OPT_OUT
+
+    @property
+    def lift_refusal(self) -> str | None:
+        """Why this do not contact can never be lifted, or None: a prospect's own opt-out is theirs, and a blocked
+        domain keeps everyone there do not contact."""
+        name = self.full_name or self.email
+        if self.is_own_opt_out:
+            return f"{name} opted out themselves: that can never be lifted."
+        if self.do_not_contact is not None and self.domain_blocked:
+            return f"Everyone at {self.domain} is blocked, so {name} stays do not contact."
+        return None
+
+
+def find_prospect_id(session: Session, email: str) -> int:
+    try:
+        address = normalise_email(email)
+    except InvalidEmail as error:
+        raise InvalidInput(f'"{email}" is not a valid email address: {error.reason}.') from None
+    prospect_id = session.scalar(select(Prospect.id).where(Prospect.email == address))
+    if prospect_id is None:
+        raise ProspectNotFound(f"No prospect has the address {address}.")
+    return prospect_id
+
+
+def prospect_details(session: Session, prospect_id: int) -> ProspectDetails:
+    prospect = session.get(Prospect, prospect_id)
+    if prospect is None:
+        raise ProspectNotFound()
+    dnc = session.get(DoNotContact, prospect_id)
+
+    def count(kind: str) -> Any:
+        return func.count(case((Activity.kind == kind, 1)))
+
+    rows = session.execute(
+        select(
+            Campaign.id, Campaign.name, Membership.status, Membership.added_at,
+            count("sent"), count("opened"), count("replied"), count("bounced"), func.max(Activity.occurred_at),
+        )
+        .join(Campaign, Campaign.id == Membership.campaign_id)
+        .outerjoin(
+            Activity, (Activity.prospect_id == Membership.prospect_id) & (Activity.campaign_id == Membership.campaign_id)
+        )
+        .where(Membership.prospect_id == prospect_id)
+        .group_by(Campaign.id, Campaign.name, Membership.status, Membership.added_at)
+        .order_by(Membership.added_at, Campaign.id)
+    )
+    campaigns = [
+        CampaignActivity(cid, name, status, _as_utc(added), sent, opened, replied, bounced, _as_utc(last))
+        for cid, name, status, added, sent, opened, replied, bounced, last in rows
+    ]
+    return ProspectDetails(
+        id=prospect.id,
+        email=prospect.email,
+        first_name=prospect.first_name,
+        last_name=prospect.last_name,
+        company=prospect.company,
+        title=prospect.title,
+        phone=prospect.phone,
+        linkedin_url=prospect.linkedin_url,
+        source=prospect.source,
+        created_at=prospect.created_at,
+        updated_at=prospect.updated_at,
+        version=prospect_version(prospect, dnc),
+        do_not_contact=_dnc_state(dnc),
+        campaigns=campaigns,
+        domain=prospect.email_domain,
+        domain_blocked=session.get(BlockedDomain, prospect.email_domain) is not None,
+    )
+
+
+def prospect_version(prospect: Prospect, dnc: DoNotContact | None) -> int:
+    """What a screen remembers and a save is checked against: it moves with every change to the prospect or to
+    their do-not-contact state, and never goes back."""
+    return prospect.version + (dnc.revision if dnc is not None else 0)
+
+
+def _as_utc(value: dt.datetime | str | None) -> dt.datetime | None:
+    # Aggregates such as max() bypass the column type, so SQLite hands back text or naive datetimes.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _dnc_state(dnc: DoNotContact | None) -> DoNotContactState | None:
+    if dnc is None:
+        return None
+    return DoNotContactState(dnc.reason, dnc.note, dnc.actor, dnc.channel, dnc.created_at)
+
+
+def lock_prospect(session: Session, prospect_id: int, expected_version: int | None) -> Prospect:
+    """The prospect, locked for a change until the transaction ends; StaleProspect when the screen the change
+    comes from (read at `expected_version`) is out of date."""
+    statement = select(Prospect).where(Prospect.id == prospect_id).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    prospect = session.scalar(statement)
+    if prospect is None:
+        raise ProspectNotFound()
+    if expected_version is not None:
+        dnc = session.scalar(select(DoNotContact).where(DoNotContact.prospect_id == prospect_id)
+                             .execution_options(populate_existing=True))
+        current = prospect_version(prospect, dnc)
+        if current != expected_version:
+            raise StaleProspect(prospect_id, current)
+    return prospect
+
+
+def lock_existing(session: Session, prospect_ids: Sequence[int]) -> set[int]:
+    """Those of `prospect_ids` that exist, kept from being deleted until the transaction ends. SQLite writers
+    already hold the database's write lock (BEGIN IMMEDIATE). PostgreSQL takes the weakest row lock that stops a
+    delete (FOR KEY SHARE, which two bulk changes may hold at once), in id order so that nothing deadlocks."""
+    statement = select(Prospect.id).where(among(session, Prospect.id, prospect_ids))
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.order_by(Prospect.id).with_for_update(key_share=True)
+    return set(session.scalars(statement))
+
+
+# -- creating prospects -----------------------------------------------------------------------------------------
+
+
+def prospect_ids_by_email(session: Session, emails: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for batch in chunked(list(emails)):
+        found.update(session.execute(select(Prospect.email, Prospect.id).where(among(session, Prospect.email, batch))).all())
+    return found
+
+
+def insert_new_prospects(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Creates prospects from `new_prospect_row` dicts; returns {email: id} of those created. An address a
+    concurrent writer created a moment ago is skipped, not an error."""
+    if session.get_bind().dialect.name == "postgresql":
+        return dict(bulk_insert(session, Prospect.__table__, rows, ignore_duplicates=True, returning=("email", "id")))
+    # SQLite: this transaction holds the write lock and new rows get ids above the current highest, so the rows
+    # above it are exactly the ones created here.
+    highest = session.scalar(select(func.max(Prospect.id))) or 0
+    bulk_insert(session, Prospect.__table__, rows, ignore_duplicates=True)
+    return dict(session.execute(select(Prospect.email, Prospect.id).where(Prospect.id > highest)).all())
+
+
+# The widths of the prospects' text columns (models.py). A CSV cell may hold up to 500 characters; SQLite would
+# keep them all, PostgreSQL refuses the whole chunk, so longer values are cut to fit on both.
+TEXT_WIDTH, URL_WIDTH = 255, 500
+
+
+def _fit(value: str, width: int = TEXT_WIDTH) -> str:
+    return value if len(value) <= width else value[:width].rstrip()
+
+
+def new_prospect_row(values: dict[str, str], *, source: str, now: dt.datetime) -> dict[str, Any]:
+    """The column values of a new prospect from canonical fields (email already normalised)."""
+    first, last = _fit(values.get("first_name", "")), _fit(values.get("last_name", ""))
+    company = _fit(values.get("company", ""))
+    return {
+        "email": values["email"],
+        "email_domain": email_domain(values["email"]),
+        "first_name": first,
+        "last_name": last,
+        "company": company,
+        "title": _fit(values.get("title", "")),
+        "phone": _fit(values.get("phone", "")),
+        "linkedin_url": _fit(values.get("linkedin_url", ""), URL_WIDTH),
+        "source": source[:255],
+        "name_key": search_key(f"{first} {last}"),
+        "last_name_key": search_key(last),
+        "company_key": search_key(company),
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
