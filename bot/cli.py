@@ -647,7 +647,7 @@ def _tell_slack(settings: Settings, request: bulk_requests.RequestView) -> str:
                 "once someone presses one of its buttons.")
     from slack_sdk import WebClient
 
-    from handlers.bulk.listeners import announce_decision
+    from handlers.decision_announcer import announce_decision
 
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
     outcomes = announce_decision(client, request)

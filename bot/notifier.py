@@ -13,7 +13,7 @@ import uuid
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers.bulk.listeners import announce_decision
+from handlers.decision_announcer import announce_decision
 from handlers.notifications.views import build_opt_out_message
 from storage import bulk_requests, outbox
 from storage.db import Database

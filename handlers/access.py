@@ -19,9 +19,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers.blocks import option
+from handlers.blocks import build_notice_modal, option
 from handlers.errors import user_message
-from handlers.profile.views import build_notice_modal
 from storage import roles
 from storage.db import Database
 

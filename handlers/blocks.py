@@ -90,6 +90,11 @@ def modal(title: str, blocks: list[Block], *, callback_id: str, metadata: dict[s
     return view
 
 
+def build_notice_modal(title: str, text: str, *, close: str = "Close") -> dict[str, Any]:
+    """What replaces a view when there is nothing left to show but a sentence: deleted, gone, unavailable."""
+    return modal(title, [section(text)], callback_id="notice", close=close)
+
+
 def encode(value: dict[str, Any]) -> str:
     return json.dumps(value, separators=(",", ":"))
 

@@ -7,7 +7,6 @@ acknowledges at once and applies the request in a lazy listener, then updates th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -15,7 +14,7 @@ from slack_sdk import WebClient
 
 from handlers import payloads
 from handlers.access import MANAGER, gate
-from handlers.blocks import escape
+from handlers.blocks import build_notice_modal, escape
 from handlers.bulk.views import (
     ADDRESSES_ACTION,
     ADDRESSES_BLOCK,
@@ -36,14 +35,13 @@ from handlers.bulk.views import (
     build_bulk_confirm,
     build_bulk_form,
     build_submitted,
-    decision_for_requester,
     request_message,
 )
 from handlers.context import Services
+from handlers.decision_announcer import announce_decision, update_message
 from handlers.errors import user_message
 from handlers.find.listeners import campaign_choices
 from handlers.home.listeners import publish_home
-from handlers.profile.views import build_notice_modal
 from storage import bulk_requests as bulk
 from storage.audit import Actor
 from storage.campaigns import campaign_settings
@@ -207,46 +205,6 @@ def register(app: App, services: Services) -> None:
 
     app.action("approvals.approve", middleware=manager)(ack=acknowledge, lazy=[approve])
     app.action("approvals.reject", middleware=manager)(ack=acknowledge, lazy=[reject])
-
-
-# What showing a decision in Slack did: (whether it worked, in words), e.g. (False, "could not tell U0… (…)").
-Outcome = tuple[bool, str]
-
-
-def update_message(client: WebClient, request: bulk.RequestView) -> Outcome | None:
-    """The approval message shows the request as it is now: decided, by whom, with what outcome. None when the
-    request has no message."""
-    if not (request.message_channel and request.message_ts):
-        return None
-    text, blocks = request_message(request)
-    return _attempt(lambda: client.chat_update(channel=request.message_channel, ts=request.message_ts, text=text,
-                                               blocks=blocks),
-                    "updated the approval message", "could not update the approval message", request)
-
-
-def tell_requester(client: WebClient, request: bulk.RequestView) -> Outcome | None:
-    """A direct message to whoever asked; None when they did not ask from Slack."""
-    kind, _, user = request.requested_by.partition(":")
-    if kind != "slack" or not user:
-        return None
-    return _attempt(lambda: client.chat_postMessage(channel=user, text=decision_for_requester(request)),
-                    f"told {user}", f"could not tell {user}", request)
-
-
-def announce_decision(client: WebClient, request: bulk.RequestView) -> list[Outcome]:
-    """Everything Slack shows of a decision, once. Best effort: the decision is committed whatever Slack says."""
-    return [outcome for outcome in (update_message(client, request), tell_requester(client, request)) if outcome]
-
-
-def _attempt(call: Callable[[], Any], done: str, failed: str, request: bulk.RequestView) -> Outcome:
-    try:
-        call()
-    except Exception as error:  # noqa: BLE001 - Slack down or refusing: said, logged, never raised
-        log.warning("%s of bulk request %s", failed, request.id, exc_info=True)
-        response = getattr(error, "response", None)
-        reason = response.get("error") if response is not None and response.get("error") else type(error).__name__
-        return False, f"{failed} ({reason})"
-    return True, done
 
 
 def tell(client: WebClient, body: dict[str, Any], respond: Respond, sentence: str) -> None:

@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from handlers import payloads
 from handlers.access import MANAGER, MEMBER, gate
-from handlers.blocks import REASON_LABELS, escape
+from handlers.blocks import REASON_LABELS, build_notice_modal, escape
 from handlers.context import Services
 from handlers.edit.views import (
     BLOCK_REIMPORT_ACTION,
@@ -28,7 +28,7 @@ from handlers.edit.views import (
     deleted_text,
 )
 from handlers.errors import user_message
-from handlers.profile.views import build_notice_modal, build_profile_modal
+from handlers.profile.views import build_profile_modal
 from storage import deletion, domains
 from storage.audit import Actor
 from storage.do_not_contact import lift_do_not_contact, mark_prospect_do_not_contact

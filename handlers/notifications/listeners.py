@@ -9,9 +9,10 @@ from slack_sdk import WebClient
 
 from handlers import payloads
 from handlers.access import gate
+from handlers.blocks import build_notice_modal
 from handlers.context import Services
 from handlers.errors import user_message
-from handlers.profile.views import build_notice_modal, build_profile_modal
+from handlers.profile.views import build_profile_modal
 from storage.prospects import prospect_details
 
 

@@ -9,10 +9,11 @@ from slack_sdk import WebClient
 
 from handlers import payloads
 from handlers.access import gate
+from handlers.blocks import build_notice_modal
 from handlers.context import Services
 from handlers.edit.views import build_edit_modal
 from handlers.errors import user_message
-from handlers.profile.views import build_notice_modal, build_profile_modal
+from handlers.profile.views import build_profile_modal
 from storage.campaigns import is_member
 from storage.db import Database
 from storage.errors import ProspectNotFound

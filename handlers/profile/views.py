@@ -70,7 +70,3 @@ def do_not_contact_text(details: ProspectDetails) -> str:
             f"By {who(dnc.actor)} via {CHANNEL_LABELS.get(dnc.channel, dnc.channel)} on {dnc.since:%Y-%m-%d %H:%M} UTC"
             f"{note}{domain}")
 
-
-def build_notice_modal(title: str, text: str, *, close: str = "Close") -> dict[str, Any]:
-    """What replaces a view when there is nothing left to show but a sentence: deleted, gone, unavailable."""
-    return modal(title, [section(text)], callback_id="notice", close=close)
