@@ -68,7 +68,7 @@ def add_activity(
             rows += [{"campaign_id": campaign_id, "prospect_id": pid, "kind": kind, "occurred_at": now}
                      for kind in kinds]
         with database.transaction() as session:
-            bulk_insert(session, Activity.__table__, rows)
+            bulk_insert(session, Activity, rows)
     return matching
 
 
@@ -77,7 +77,7 @@ def add_unengaged_campaign(database: Database, name: str, prospect_ids: Sequence
     with database.transaction() as session:
         campaign_id = get_or_create_campaign(session, name, Actor("cli:benchmark", "cli")).id
         now = utcnow()
-        bulk_insert(session, Membership.__table__, [
+        bulk_insert(session, Membership, [
             {"campaign_id": campaign_id, "prospect_id": pid, "status": "active", "added_at": now}
             for pid in prospect_ids])
     add_activity(database, campaign_id, prospect_ids, None)

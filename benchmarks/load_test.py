@@ -124,7 +124,7 @@ def seed(database: Database, prospects: int, rng: random.Random) -> Seeded:
                 member_rows += [{"campaign_id": cid, "prospect_id": prospect_id, "status": "active", "added_at": now}
                                 for cid in chosen]
             for membership_id, campaign_id, prospect_id in bulk_insert(
-                    session, Membership.__table__, member_rows, returning=("id", "campaign_id", "prospect_id")):
+                    session, Membership, member_rows, returning=("id", "campaign_id", "prospect_id")):
                 memberships[prospect_id].append((membership_id, campaign_id))
     with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("ANALYZE"))

@@ -16,7 +16,6 @@ import threading
 import time
 from pathlib import Path
 
-from slack_sdk import WebClient
 from sqlalchemy import select, update
 from waitress import create_server
 
@@ -26,6 +25,7 @@ from benchmarks.storage_bench import generate_csv
 from bot.app import create_app
 from bot.notifier import Notifier
 from bot.settings import Settings
+from bot.slack_client import slack_client
 from bot.web import create_wsgi_app
 from storage.models import Membership, Notification, utcnow
 from storage.unsubscribe import unsubscribe_token
@@ -75,7 +75,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
               for mid in memberships[:REQUESTS]]
 
     print(f"[{kind}] notification delivery …", file=sys.stderr, flush=True)
-    worker = Notifier(database, WebClient(token="xoxb-bench", base_url=fake.api_url), default_channel="C0BENCH")
+    worker = Notifier(database, slack_client("xoxb-bench", fake.api_url, retries=False), default_channel="C0BENCH")
     with database.transaction() as session:  # the first thousand clicks' notifications are not this figure's
         session.execute(update(Notification).values(delivered_at=utcnow()))
     stop = threading.Event()

@@ -71,7 +71,7 @@ def render(sections: list[tuple[str, list[Figure]]], args: argparse.Namespace, k
     lines = [
         "# prospectbot speed report",
         "",
-        f"Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `python -m benchmarks.report "
+        f"Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `python -m benchmarks.report "
         f"--prospects {args.prospects}` in {elapsed / 60:.0f} min, on {platform.node() or 'this machine'}: "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
         f"databases {', '.join(kinds)}.",

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from storage.audit import Actor, record_audit
@@ -21,16 +21,7 @@ from storage.do_not_contact import mark_do_not_contact
 from storage.domains import normalise_domain
 from storage.emails import InvalidEmail, normalise_email
 from storage.errors import InvalidInput, NotAllowed, NotFound
-from storage.models import (
-    Activity,
-    BulkRequest,
-    BulkRequestItem,
-    Campaign,
-    DoNotContact,
-    Membership,
-    Prospect,
-    utcnow,
-)
+from storage.models import Activity, BulkRequest, BulkRequestItem, Campaign, DoNotContact, Membership, Prospect, utcnow
 from storage.outbox import enqueue_summary
 from storage.reasons import checked_reason
 
@@ -84,18 +75,12 @@ def parse_rule(kind: str, *, min_sent: str | int | None = None, domains: str = "
             raise InvalidInput(f"Say after how many emails sent, as a whole number from 1 to {MAX_MIN_SENT}.")
         return Rule(kind, min_sent=int(text))
     if kind == "domains":
-        found = [part for part in SEPARATORS.split(domains) if part]
-        if not found:
-            raise InvalidInput("List at least one email domain, such as acme.com.")
-        if len(found) > MAX_DOMAINS:
-            raise InvalidInput(f"List at most {MAX_DOMAINS} domains in one request.")
+        found = _listed(domains, at_most=MAX_DOMAINS, none="List at least one email domain, such as acme.com.",
+                        too_many=f"List at most {MAX_DOMAINS} domains in one request.")
         return Rule(kind, domains=tuple(sorted({normalise_domain(part) for part in found})))
     if kind == "addresses":
-        found = [part for part in SEPARATORS.split(addresses) if part]
-        if not found:
-            raise InvalidInput("Paste at least one email address.")
-        if len(found) > MAX_ADDRESSES:
-            raise InvalidInput(f"Paste at most {MAX_ADDRESSES:,} addresses in one request.")
+        found = _listed(addresses, at_most=MAX_ADDRESSES, none="Paste at least one email address.",
+                        too_many=f"Paste at most {MAX_ADDRESSES:,} addresses in one request.")
         clean = set()
         for part in found:
             try:
@@ -104,6 +89,16 @@ def parse_rule(kind: str, *, min_sent: str | int | None = None, domains: str = "
                 raise InvalidInput(f'"{part[:100]}" is not a valid email address: {error.reason}.') from None
         return Rule(kind, addresses=tuple(sorted(clean)))
     raise InvalidInput("Choose a rule: no engagement, email domains, or a list of addresses.")
+
+
+def _listed(text: str, *, at_most: int, none: str, too_many: str) -> list[str]:
+    """The items typed, separated by commas, semicolons or white space; InvalidInput for none or too many."""
+    found = [part for part in SEPARATORS.split(text) if part]
+    if not found:
+        raise InvalidInput(none)
+    if len(found) > at_most:
+        raise InvalidInput(too_many)
+    return found
 
 
 def _matching(session: Session, campaign_id: int, rule: Rule) -> Select[Any]:
@@ -139,6 +134,7 @@ def _never_engaged(session: Session, campaign_id: int, min_sent: int) -> Select[
     )
     engaged = select(Activity.prospect_id).where(Activity.campaign_id == campaign_id,
                                                  Activity.kind.in_(("opened", "replied")))
+    not_engaged: ColumnElement[bool]
     if session.get_bind().dialect.name == "sqlite":
         # One lookup table of the engaged, built once, instead of an index search per candidate; without NULLs
         # (deleted people's rows), for NOT IN a list holding a NULL matches nobody.
@@ -205,16 +201,16 @@ def create_request(
     note = checked_reason(reason, note)
     settings = campaign_settings(session, campaign_id)
     now = utcnow()
-    request_id = session.scalar(
+    request_id = session.execute(
         insert(BulkRequest).returning(BulkRequest.id),
         [{"campaign_id": campaign_id, "rule": rule.kind, "parameters": rule.parameters, "reason": reason,
           "note": note, "requested_by": actor.who, "requested_at": now, "expires_at": now + ttl,
           "prospect_count": 0, "status": "pending", "applied_count": 0, "skipped_count": 0,
           "message_channel": "", "message_ts": ""}],
-    )
+    ).scalar_one()
     ids = _matching(session, campaign_id, rule).subquery()
     session.execute(insert(BulkRequestItem).from_select(["request_id", "prospect_id"],
-                                                        select(request_id, ids.c.prospect_id)))
+                                                        select(literal(request_id), ids.c.prospect_id)))
     # Counted, not taken from the row count: psycopg reports -1 for some INSERT ... SELECT statements.
     frozen = session.scalar(select(func.count()).where(BulkRequestItem.request_id == request_id)) or 0
     if not frozen:

@@ -13,14 +13,7 @@ from storage.audit import Actor, record_audit
 from storage.do_not_contact import dnc_audit_state
 from storage.fast_insert import bulk_insert
 from storage.keys import address_fingerprint
-from storage.models import (
-    Activity,
-    DeletedMembership,
-    DoNotContact,
-    Membership,
-    Prospect,
-    utcnow,
-)
+from storage.models import Activity, DeletedMembership, DoNotContact, Membership, Prospect, utcnow
 from storage.prospects import lock_prospect
 from storage.reasons import OWN_OPT_OUT
 from storage.suppressions import suppress_fingerprint
@@ -61,7 +54,7 @@ def delete_prospect(
     ).all()
     campaign_ids = sorted(campaign_id for _, campaign_id in memberships)
     # Their unsubscribe links keep working: a click after the delete blocks the address by its fingerprint.
-    bulk_insert(session, DeletedMembership.__table__,
+    bulk_insert(session, DeletedMembership,
                 [{"membership_id": mid, "campaign_id": cid, "fingerprint": fingerprint, "deleted_at": utcnow()}
                  for mid, cid in memberships], ignore_duplicates=True)
     session.execute(update(Activity).where(Activity.prospect_id == prospect_id).values(prospect_id=None))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -69,7 +70,8 @@ def load_demo(session: Session, *, secret_key: bytes, prospects: int = 3_000, se
     now = utcnow()
     campaign_ids = [get_or_create_campaign(session, name, actor).id for name in DEMO_CAMPAIGNS]
 
-    rows, seen = [], set()
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
     while len(rows) < prospects:
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         company, domain = rng.choice(COMPANIES)
@@ -82,14 +84,15 @@ def load_demo(session: Session, *, secret_key: bytes, prospects: int = 3_000, se
             "email": email, "first_name": first, "last_name": last, "company": company, "title": rng.choice(TITLES),
             "phone": f"+33 6 {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}"
             if rng.random() < 0.4 else "",
-            "linkedin_url": f"https://www.linkedin.com/in/{local}-{rng.randint(1000, 9999)}" if rng.random() < 0.6 else "",
+            "linkedin_url": (f"https://www.linkedin.com/in/{local}-{rng.randint(1000, 9999)}"
+                             if rng.random() < 0.6 else ""),
         }
         created = now - dt.timedelta(days=rng.randint(5, 120))
         rows.append(new_prospect_row(values, source="demo", now=created))
     ids = list(session.scalars(insert(Prospect).returning(Prospect.id), rows))
 
     memberships, activities = [], []
-    for prospect_id, row in zip(ids, rows):
+    for prospect_id, row in zip(ids, rows, strict=True):
         for campaign_id in rng.sample(campaign_ids, k=rng.choice((1, 1, 1, 2, 2, 3))):
             added = row["created_at"] + dt.timedelta(days=rng.randint(0, 3))
             memberships.append({"campaign_id": campaign_id, "prospect_id": prospect_id, "status": "active",
@@ -99,7 +102,8 @@ def load_demo(session: Session, *, secret_key: bytes, prospects: int = 3_000, se
                 at += dt.timedelta(days=rng.randint(2, 6), hours=rng.randint(0, 23))
                 if at > now:
                     break
-                activities.append({"campaign_id": campaign_id, "prospect_id": prospect_id, "kind": "sent", "occurred_at": at})
+                activities.append({"campaign_id": campaign_id, "prospect_id": prospect_id, "kind": "sent",
+                                   "occurred_at": at})
                 if rng.random() < 0.02:
                     activities.append({"campaign_id": campaign_id, "prospect_id": prospect_id, "kind": "bounced",
                                        "occurred_at": at + dt.timedelta(minutes=2)})

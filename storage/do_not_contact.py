@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from storage.audit import Actor, record_audit
 from storage.emails import InvalidEmail, normalise_email
 from storage.errors import InvalidInput, NotAllowed
-from storage.fast_insert import among, bulk_insert, chunked
+from storage.fast_insert import among, bulk_insert, chunked, table_of
 from storage.models import DNC_REASONS, AuditEntry, DoNotContact, Prospect, utcnow
 from storage.outbox import enqueue_opt_out_notifications
 from storage.prospects import (
@@ -99,7 +99,7 @@ def apply_do_not_contact(
                 update(DoNotContact).where(among(session, DoNotContact.prospect_id, upgrade_ids))
                 .values(**values, revision=DoNotContact.revision + 1)
             )
-            bulk_insert(session, AuditEntry.__table__,
+            bulk_insert(session, AuditEntry,
                         [{**audit, "prospect_id": pid, "before": current[pid]} for pid in upgrade_ids])
         # Rows the session may hold must not shadow what was just written in bulk.
         session.expire_all()
@@ -175,14 +175,14 @@ def _insert_do_not_contact(
     # In id order on PostgreSQL, where it is the order the prospects get locked in; SQLite would honour an ORDER BY
     # by reading every prospect.
     def rows(ids: Sequence[int]) -> Any:
-        existing = (select(Prospect.id, *constants(DoNotContact.__table__, values))
+        existing = (select(Prospect.id, *constants(table_of(DoNotContact), values))
                     .where(among(session, Prospect.id, ids)))
         return ((postgresql if postgres else sqlite).insert(DoNotContact)
                 .from_select(["prospect_id", *values], existing.order_by(Prospect.id) if postgres else existing)
                 .on_conflict_do_nothing().returning(DoNotContact.prospect_id))
 
     def audit_rows(prospect_id: Any, *where: Any) -> Any:
-        chosen = select(prospect_id, *constants(AuditEntry.__table__, audit)).where(*where).order_by(prospect_id)
+        chosen = select(prospect_id, *constants(table_of(AuditEntry), audit)).where(*where).order_by(prospect_id)
         return insert(AuditEntry).from_select(["prospect_id", *audit], chosen)
 
     if not postgres:

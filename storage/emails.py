@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Literal
 
 __all__ = ["InvalidEmail", "email_domain", "normalise_email"]
 
@@ -44,7 +45,8 @@ _LABEL_ASCII = re.compile("[A-Za-z0-9-]*")
 
 # Invisible characters copied along with addresses from web pages, PDFs and right-to-left sheets. Nobody can
 # see them, so they are never meant to be part of the address.
-_INVISIBLE = "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
+_INVISIBLE = ("\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060"
+              "\u2066\u2067\u2068\u2069\ufeff")
 # Full-width @ and full stops typed with a CJK input method.
 _LOOKALIKES = {"\uff20": "@", "\u3002": ".", "\uff0e": ".", "\uff61": "."}
 _CLEANUP = str.maketrans({**dict.fromkeys(_INVISIBLE), **_LOOKALIKES})
@@ -112,7 +114,7 @@ def _normalise_messy(raw: str) -> str:
     return address
 
 
-def _fold(part: str, form: str) -> str:
+def _fold(part: str, form: Literal["NFC", "NFKC"]) -> str:
     # Lower-casing can decompose (İ -> i + dot above) and compatibility forms can be upper-case, so repeat until
     # nothing changes: the result must be its own normal form.
     for _ in range(4):

@@ -10,26 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    ColumnElement,
-    DateTime,
-    Integer,
-    Table,
-    Text,
-    any_,
-    bindparam,
-    func,
-    select,
-)
+from sqlalchemy import JSON, BigInteger, ColumnElement, DateTime, Integer, Table, Text, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.types import TypeEngine
+
+from storage.models import Base
 
 Rows = Sequence[dict[str, Any]]
 # Ids per statement in bulk changes: each chunk travels as one array parameter (see `among`), so this bounds a
@@ -55,12 +45,14 @@ def insert_ignoring_duplicates(session: Session, model: type, rows: list[dict[st
 
 
 def bulk_insert(
-    session: Session, table: Table, rows: Rows, *, ignore_duplicates: bool = False, returning: Sequence[str] = ()
+    session: Session, model: type[Base], rows: Rows, *, ignore_duplicates: bool = False, returning: Sequence[str] = ()
 ) -> list[tuple[Any, ...]]:
-    """Inserts `rows` (dicts with the same keys). `returning` is honoured on PostgreSQL only: SQLite's
-    executemany returns nothing, and its callers find the new rows another way (they hold the write lock)."""
+    """Inserts `rows` (dicts with the same keys) into `model`'s table. `returning` is honoured on PostgreSQL only:
+    SQLite's executemany returns nothing, and its callers find the new rows another way (they hold the write
+    lock)."""
     if not rows:
         return []
+    table = table_of(model)
     connection = session.connection()
     dialect = connection.dialect
     columns = list(rows[0])
@@ -85,7 +77,7 @@ def bulk_insert(
         values = [row[name] for row in rows]
         convert = _bind_converter(types[name], dialect)
         column_values.append(values if convert is None else list(map(convert, values)))
-    connection.exec_driver_sql(statement, list(zip(*column_values)))
+    connection.exec_driver_sql(statement, list(zip(*column_values, strict=True)))
     return []
 
 
@@ -121,7 +113,13 @@ def _pg_column(column_type: TypeEngine[Any], values: list[Any]) -> list[Any]:
     return values
 
 
-def among(session: Session, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+def table_of(model: type[Base]) -> Table:
+    # Declarative models map to Tables; the typing stubs only promise a FromClause.
+    return cast(Table, model.__table__)
+
+
+def among(session: Session, column: ColumnElement[Any] | InstrumentedAttribute[Any],
+          values: Sequence[Any]) -> ColumnElement[bool]:
     """`column IN values` as one bound array instead of one parameter per value: thousands of values cost the
     driver and the compiler nothing extra."""
     if session.get_bind().dialect.name == "postgresql":

@@ -25,11 +25,7 @@ from storage.fast_insert import among, bulk_insert
 from storage.keys import address_fingerprint
 from storage.models import DoNotContact, Import, Membership, Suppression, utcnow
 from storage.prospect_csv import ProspectCsv, RowProblem, SourceRow
-from storage.prospects import (
-    insert_new_prospects,
-    new_prospect_row,
-    prospect_ids_by_email,
-)
+from storage.prospects import insert_new_prospects, new_prospect_row, prospect_ids_by_email
 
 Transaction = Callable[[], AbstractContextManager[Session]]
 IMPORT_CHUNK = 5_000
@@ -160,7 +156,8 @@ def _import_chunk(
     unknown = [email for email in values_of if email not in known]
 
     fingerprints = {email: address_fingerprint(secret_key, email) for email in unknown}
-    suppressed = set(session.scalars(select(Suppression.fingerprint).where(among(session, Suppression.fingerprint, list(fingerprints.values())))))
+    suppressed = set(session.scalars(select(Suppression.fingerprint)
+                                     .where(among(session, Suppression.fingerprint, list(fingerprints.values())))))
     blocked_domains = blocked_domains_among(session, sorted({email_domain(email) for email in unknown}))
     now = utcnow()
     to_create = []
@@ -179,7 +176,8 @@ def _import_chunk(
     known.update(prospect_ids_by_email(session, raced))
 
     known_ids = list(known.values())
-    do_not_contact = set(session.scalars(select(DoNotContact.prospect_id).where(among(session, DoNotContact.prospect_id, known_ids))))
+    do_not_contact = set(session.scalars(select(DoNotContact.prospect_id)
+                                         .where(among(session, DoNotContact.prospect_id, known_ids))))
     memberships = dict(
         session.execute(
             select(Membership.prospect_id, Membership.import_id).where(
@@ -199,13 +197,13 @@ def _import_chunk(
         else:
             to_add.append(prospect_id)
             outcomes[line] = RowOutcome(line, email, "added")
-    for email, prospect_id in created.items():
+    for email in created:
         outcomes[first_line_of[email]] = RowOutcome(first_line_of[email], email, "new")
 
     new_members = list(created.values()) + to_add
     bulk_insert(
         session,
-        Membership.__table__,
+        Membership,
         [{"campaign_id": campaign_id, "prospect_id": pid, "status": "active", "added_at": now, "import_id": import_id}
          for pid in new_members],
         ignore_duplicates=True,

@@ -45,13 +45,13 @@ def enqueue_opt_out_notifications(
         rows = [_row(pid, 1, channel, campaigns, reason=reason, actor=actor)
                 for (pid, channel), campaigns in _campaigns_by_prospect_and_channel(session, prospect_ids,
                                                                                       campaign_id).items()]
-    bulk_insert(session, Notification.__table__, rows)
+    bulk_insert(session, Notification, rows)
 
 
 def enqueue_summary(session: Session, *, prospect_count: int, campaign_id: int, reason: str, actor: Actor) -> None:
     """One message for a change of `prospect_count` prospects of one campaign, in that campaign's channel."""
     channel = session.scalar(select(Campaign.notify_channel).where(Campaign.id == campaign_id)) or ""
-    bulk_insert(session, Notification.__table__,
+    bulk_insert(session, Notification,
                 [_row(None, prospect_count, channel, [campaign_id], reason=reason, actor=actor)])
 
 
@@ -163,8 +163,9 @@ def claim_due(session: Session, worker_id: str, *, limit: int = 20,
         update(Notification).where(Notification.id.in_([row.id for row in rows]))
         .values(claimed_by=worker_id, claimed_until=now + dt.timedelta(seconds=lease))
     )
-    return [PendingNotification(row.id, row.prospect_id, row.prospect_count, row.channel, list(row.campaign_ids or []), row.reason,
-                                row.via, row.actor, row.attempts, row.created_at) for row in rows]
+    return [PendingNotification(row.id, row.prospect_id, row.prospect_count, row.channel,
+                                list(row.campaign_ids or []), row.reason, row.via, row.actor, row.attempts,
+                                row.created_at) for row in rows]
 
 
 def notice_for(session: Session, pending: PendingNotification) -> OptOutNotice:
@@ -172,20 +173,21 @@ def notice_for(session: Session, pending: PendingNotification) -> OptOutNotice:
     names = list(session.scalars(select(Campaign.name).where(Campaign.id.in_(pending.campaign_ids))
                                  .order_by(Campaign.name))) if pending.campaign_ids else []
     full_name = f"{prospect.first_name} {prospect.last_name}".strip() if prospect else None
-    return OptOutNotice(pending.prospect_id, pending.prospect_count, full_name, prospect.email if prospect else None, names, pending.reason,
-                        pending.via, pending.actor, pending.created_at)
+    return OptOutNotice(pending.prospect_id, pending.prospect_count, full_name, prospect.email if prospect else None,
+                        names, pending.reason, pending.via, pending.actor, pending.created_at)
 
 
 def mark_delivered(session: Session, notification_id: int, worker_id: str, *, slack_ts: str | None,
                    note: str = "") -> bool:
     """Records the delivery if this worker still holds the claim; False if it lost it (lease ran out)."""
-    result = session.execute(
+    delivered = session.scalars(
         update(Notification)
         .where(Notification.id == notification_id, Notification.claimed_by == worker_id,
                Notification.delivered_at.is_(None))
         .values(delivered_at=utcnow(), slack_ts=slack_ts, claimed_until=None, last_error=note)
-    )
-    return result.rowcount == 1
+        .returning(Notification.id)
+    ).all()
+    return len(delivered) == 1
 
 
 def mark_failed(session: Session, notification_id: int, worker_id: str, *, error: str, retry_in: float) -> None:

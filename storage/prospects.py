@@ -15,14 +15,7 @@ from storage.emails import InvalidEmail, email_domain, normalise_email
 from storage.errors import InvalidInput, ProspectNotFound, StaleProspect
 from storage.fast_insert import among, bulk_insert, chunked
 from storage.keys import search_key
-from storage.models import (
-    Activity,
-    BlockedDomain,
-    Campaign,
-    DoNotContact,
-    Membership,
-    Prospect,
-)
+from storage.models import Activity, BlockedDomain, Campaign, DoNotContact, Membership, Prospect
 from storage.reasons import OWN_OPT_OUT
 
 
@@ -49,13 +42,23 @@ class DoNotContactState:
 
 
 @dataclass(frozen=True)
-class ProspectDetails:
+class Person:
+    """Who a prospect is, as every list and screen names them."""
+
     id: int
     email: str
     first_name: str
     last_name: str
     company: str
     title: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True)
+class ProspectDetails(Person):
     phone: str
     linkedin_url: str
     source: str
@@ -66,10 +69,6 @@ class ProspectDetails:
     campaigns: list[CampaignActivity] = field(default_factory=list)
     domain: str = ""
     domain_blocked: bool = False
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
 
     @property
     def is_own_opt_out(self) -> bool:
@@ -113,15 +112,15 @@ def prospect_details(session: Session, prospect_id: int) -> ProspectDetails:
             count("sent"), count("opened"), count("replied"), count("bounced"), func.max(Activity.occurred_at),
         )
         .join(Campaign, Campaign.id == Membership.campaign_id)
-        .outerjoin(
-            Activity, (Activity.prospect_id == Membership.prospect_id) & (Activity.campaign_id == Membership.campaign_id)
-        )
+        .outerjoin(Activity, (Activity.prospect_id == Membership.prospect_id)
+                   & (Activity.campaign_id == Membership.campaign_id))
         .where(Membership.prospect_id == prospect_id)
         .group_by(Campaign.id, Campaign.name, Membership.status, Membership.added_at)
         .order_by(Membership.added_at, Campaign.id)
     )
     campaigns = [
-        CampaignActivity(cid, name, status, _as_utc(added), sent, opened, replied, bounced, _as_utc(last))
+        CampaignActivity(cid, name, status, _as_utc(added), sent, opened, replied, bounced,
+                         None if last is None else _as_utc(last))
         for cid, name, status, added, sent, opened, replied, bounced, last in rows
     ]
     return ProspectDetails(
@@ -150,13 +149,11 @@ def prospect_version(prospect: Prospect, dnc: DoNotContact | None) -> int:
     return prospect.version + (dnc.revision if dnc is not None else 0)
 
 
-def _as_utc(value: dt.datetime | str | None) -> dt.datetime | None:
+def _as_utc(value: dt.datetime | str) -> dt.datetime:
     # Aggregates such as max() bypass the column type, so SQLite hands back text or naive datetimes.
-    if value is None:
-        return None
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _dnc_state(dnc: DoNotContact | None) -> DoNotContactState | None:
@@ -199,7 +196,8 @@ def lock_existing(session: Session, prospect_ids: Sequence[int]) -> set[int]:
 def prospect_ids_by_email(session: Session, emails: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for batch in chunked(list(emails)):
-        found.update(session.execute(select(Prospect.email, Prospect.id).where(among(session, Prospect.email, batch))).all())
+        found.update(session.execute(select(Prospect.email, Prospect.id)
+                                     .where(among(session, Prospect.email, batch))).all())
     return found
 
 
@@ -207,11 +205,11 @@ def insert_new_prospects(session: Session, rows: list[dict[str, Any]]) -> dict[s
     """Creates prospects from `new_prospect_row` dicts; returns {email: id} of those created. An address a
     concurrent writer created a moment ago is skipped, not an error."""
     if session.get_bind().dialect.name == "postgresql":
-        return dict(bulk_insert(session, Prospect.__table__, rows, ignore_duplicates=True, returning=("email", "id")))
+        return dict(bulk_insert(session, Prospect, rows, ignore_duplicates=True, returning=("email", "id")))
     # SQLite: this transaction holds the write lock and new rows get ids above the current highest, so the rows
     # above it are exactly the ones created here.
     highest = session.scalar(select(func.max(Prospect.id))) or 0
-    bulk_insert(session, Prospect.__table__, rows, ignore_duplicates=True)
+    bulk_insert(session, Prospect, rows, ignore_duplicates=True)
     return dict(session.execute(select(Prospect.email, Prospect.id).where(Prospect.id > highest)).all())
 
 

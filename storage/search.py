@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, exists, func, select, union_all
@@ -12,21 +12,12 @@ from sqlalchemy.orm import Session
 from storage.errors import InvalidInput
 from storage.keys import KEY_CEILING, search_key
 from storage.models import DoNotContact, Membership, Prospect
+from storage.prospects import Person
 
 
 @dataclass(frozen=True)
-class ProspectSummary:
-    id: int
-    email: str
-    first_name: str
-    last_name: str
-    company: str
-    title: str
+class ProspectSummary(Person):
     do_not_contact: bool
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
 
 
 @dataclass(frozen=True)
@@ -70,8 +61,8 @@ def search_prospects(
     )
 
 
-@lru_cache(maxsize=None)
-def _search_statement(by_name: bool, by_email: bool, in_campaign: bool) -> Select[Any]:
+@cache
+def _search_statement(by_name: bool, by_email: bool, in_campaign: bool) -> Select:
     """The search as one statement, one round trip: each column's matches in index order, cut at the page's end,
     then merged. Built once per shape; a type-ahead runs it on every keystroke."""
     searches: list[tuple[Any, str]] = [(Prospect.name_key, "name")]
@@ -86,7 +77,8 @@ def _search_statement(by_name: bool, by_email: bool, in_campaign: bool) -> Selec
             statement = statement.where(column >= bindparam(f"{kind}_low"), column < bindparam(f"{kind}_high"))
         if in_campaign:
             statement = statement.where(
-                exists().where(Membership.prospect_id == Prospect.id, Membership.campaign_id == bindparam("campaign_id"))
+                exists().where(Membership.prospect_id == Prospect.id,
+                               Membership.campaign_id == bindparam("campaign_id"))
             )
         # Emails are unique, so the email index alone gives a total order.
         order = (column,) if column is Prospect.email else (column, Prospect.id)

@@ -80,7 +80,8 @@ def record_activity(
         raise InvalidInput(f"Unknown activity \"{kind}\": expected one of {', '.join(ACTIVITY_KINDS)}.")
     session.execute(
         insert(Activity),
-        [{"campaign_id": campaign_id, "prospect_id": prospect_id, "kind": kind, "occurred_at": occurred_at or utcnow()}],
+        [{"campaign_id": campaign_id, "prospect_id": prospect_id, "kind": kind,
+          "occurred_at": occurred_at or utcnow()}],
     )
     if kind == "bounced":
         session.execute(

@@ -35,5 +35,6 @@ def block_unknown_address(session: Session, email: str, *, secret_key: bytes, ac
     """Do not contact for an address not in the database yet: its fingerprint keeps future imports from adding it."""
     added = suppress_address(session, email, secret_key=secret_key, reason="blocked", channel=actor.channel)
     if added:
-        record_audit(session, actor, "block_address", after={"fingerprint": address_fingerprint(secret_key, email)[:12]})
+        record_audit(session, actor, "block_address",
+                     after={"fingerprint": address_fingerprint(secret_key, email)[:12]})
     return added

@@ -16,14 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.audit import Actor, record_audit
 from storage.do_not_contact import mark_do_not_contact
-from storage.models import (
-    Campaign,
-    DeletedMembership,
-    DoNotContact,
-    Membership,
-    Prospect,
-    Suppression,
-)
+from storage.models import Campaign, DeletedMembership, DoNotContact, Membership, Prospect, Suppression
 from storage.outbox import enqueue_opt_out_notifications
 from storage.reasons import OWN_OPT_OUT
 from storage.suppressions import suppress_fingerprint

@@ -12,11 +12,6 @@ it cannot use; a file that is not a readable CSV at all is refused up front with
 from __future__ import annotations
 
 from storage.prospect_csv.common import UnreadableFile
-from storage.prospect_csv.reader import (
-    CANONICAL_FIELDS,
-    ProspectCsv,
-    RowProblem,
-    SourceRow,
-)
+from storage.prospect_csv.reader import CANONICAL_FIELDS, ProspectCsv, RowProblem, SourceRow
 
 __all__ = ["CANONICAL_FIELDS", "ProspectCsv", "RowProblem", "SourceRow", "UnreadableFile"]

@@ -11,8 +11,12 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import _csv
 
 from storage.emails import InvalidEmail, normalise_email
 from storage.prospect_csv.common import BLANK, UnreadableFile, clean
@@ -122,7 +126,7 @@ class HeaderMap:
 _SEP_LINE = re.compile(r'[ \t]*"?sep=([^\r\n"])"?[ \t]*(?:\r\n|\r|\n|$)', re.IGNORECASE)
 
 
-def csv_reader(lines: Iterable[str], delimiter: str) -> Iterator[list[str]]:
+def csv_reader(lines: Iterable[str], delimiter: str) -> _csv.Reader:
     # skipinitialspace: in `a, "b, c"` the space after the comma must not stop the quotes from counting.
     return csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, skipinitialspace=True,
                       strict=False)

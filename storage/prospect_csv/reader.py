@@ -23,11 +23,7 @@ from typing import BinaryIO
 
 from storage.prospect_csv.common import BLANK, EMPTY, ZERO_WIDTH, UnreadableFile, clean
 from storage.prospect_csv.headers import HeaderMap, csv_reader, find_header, is_blank
-from storage.prospect_csv.sniffing import (
-    FALLBACK_ERRORS,
-    choose_encoding,
-    refuse_other_formats,
-)
+from storage.prospect_csv.sniffing import FALLBACK_ERRORS, choose_encoding, refuse_other_formats
 
 CANONICAL_FIELDS = ("email", "first_name", "last_name", "company", "title", "phone", "linkedin_url")
 
@@ -340,7 +336,7 @@ class ProspectCsv:
                     cells.append("")  # what pick() takes for fields the file has no column for
                     if len(cells) < width:
                         cells.extend([""] * (width - len(cells)))
-                    values = dict(zip(fields, map(strip, pick(cells))))
+                    values = dict(zip(fields, map(strip, pick(cells)), strict=True))
                     if not values["email"] and not any(values.values()) and is_blank(cells):
                         continue
                     if split_name:
@@ -361,7 +357,8 @@ class ProspectCsv:
         cells = [*cells, ""]
         if len(cells) < self._width:
             cells.extend([""] * (self._width - len(cells)))
-        values = {field: _truncate(clean(value)) for field, value in zip(CANONICAL_FIELDS, self._pick(cells))}
+        picked = zip(CANONICAL_FIELDS, self._pick(cells), strict=True)
+        values = {field: _truncate(clean(value)) for field, value in picked}
         if not any(values.values()) and is_blank(cells):
             return None
         if self._split_name:
