@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from slack_bolt import App, BoltResponse
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.settings import Settings
+from bot.slack_client import slack_client
 from handlers import register_listeners
 from handlers.access import RoleDirectory
-from handlers.context import Services
+from handlers.services import Services, provide
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -22,12 +22,7 @@ def create_app(settings: Settings, database: Database, *, socket_mode: bool = Fa
     """`verify_token`: ask Slack who the bot is (auth.test) now, as the runners do once they have checked the token
     themselves. Otherwise Bolt asks on the first request, before it is acknowledged: a Slack outage or slowness
     at that moment would turn it into Bolt's "reinstall this app", a 500, or an answer past Slack's three seconds."""
-    client = WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=10,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=1)],
-    )
+    client = slack_client(settings.slack_bot_token, settings.slack_api_url)
     app = App(
         client=client,
         # Socket Mode connections are authenticated by the app-level token; HTTP requests by their signature.
@@ -39,16 +34,19 @@ def create_app(settings: Settings, database: Database, *, socket_mode: bool = Fa
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
-    directory = RoleDirectory(database, client, manager_group=settings.slack_manager_group,
+    # Role checks run before the acknowledgement, inside Slack's three seconds: a short timeout, no retries.
+    role_client = slack_client(settings.slack_bot_token, settings.slack_api_url, timeout=2, retries=False)
+    directory = RoleDirectory(database, role_client, manager_group=settings.slack_manager_group,
                               member_group=settings.slack_member_group, cache_seconds=settings.role_cache_seconds)
-    register_listeners(app, Services(
+    app.use(provide(Services(
         database=database, secret_key=settings.secret_key, roles=directory,
         approvals_channel=settings.slack_approvals_channel,
         request_ttl=dt.timedelta(days=settings.bulk_request_ttl_days), members_can_delete=settings.members_can_delete,
-    ))
+    )))
+    register_listeners(app)
 
     @app.error
-    def log_unexpected(error: Exception, body: dict) -> BoltResponse:  # type: ignore[type-arg]
+    def log_unexpected(error: Exception, body: dict[str, Any]) -> BoltResponse:
         log.error("unhandled error in a Slack listener (payload type %s)", body.get("type"), exc_info=error)
         return BoltResponse(status=500, body="")
 

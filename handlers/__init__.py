@@ -1,19 +1,22 @@
-"""Slack listeners, grouped by feature. `register_listeners` is the one entry the app factory calls."""
+"""Slack listeners, grouped by feature. `register_listeners` is the one entry the app factory calls, after
+installing the services every listener reads from its context (handlers.services.provide).
+
+Layers, from the bottom: Block Kit helpers, payload parsing and error sentences (blocks, payloads, errors);
+each feature's pure view builders (<feature>/views.py); what listeners share (services, access, listening,
+campaign_choices, app_home, decision_announcer); each feature's listeners (<feature>/listeners.py). A listener
+never imports another feature's listeners; it may show another feature's view."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.bulk import listeners as bulk_listeners
-from handlers.context import Services
-from handlers.edit import listeners as edit_listeners
-from handlers.find import listeners as find_listeners
-from handlers.home import listeners as home_listeners
-from handlers.notifications import listeners as notification_listeners
-from handlers.profile import listeners as profile_listeners
+from handlers.bulk import listeners as bulk
+from handlers.edit import listeners as edit
+from handlers.find import listeners as find
+from handlers.home import listeners as home
+from handlers.profile import listeners as profile
 
 
-def register_listeners(app: App, services: Services) -> None:
-    for feature in (find_listeners, profile_listeners, edit_listeners, bulk_listeners, home_listeners,
-                    notification_listeners):
-        feature.register(app, services)
+def register_listeners(app: App) -> None:
+    for feature in (find, profile, edit, bulk, home):
+        feature.register(app)

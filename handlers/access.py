@@ -21,13 +21,14 @@ from slack_sdk.errors import SlackApiError
 
 from handlers.blocks import build_notice_modal, option
 from handlers.errors import user_message
+from handlers.listening import user_of
+from handlers.services import Services, services_of
 from storage import roles
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 MANAGER, MEMBER = "manager", "member"
-SLACK_TIMEOUT_S = 2  # role checks run before the acknowledgement, inside Slack's three seconds
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,13 @@ UNREACHABLE = ("Sorry, I can not check your access right now because Slack is no
 
 
 class RoleDirectory:
+    """`client`: role checks run before the acknowledgement, inside Slack's three seconds, so give one with a
+    short timeout and no retries; an unanswered check is a polite refusal, not a wait."""
+
     def __init__(self, database: Database, client: WebClient, *, manager_group: str = "", member_group: str = "",
                  cache_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.database = database
-        self.client = WebClient(token=client.token, base_url=client.base_url, timeout=SLACK_TIMEOUT_S,
-                                retry_handlers=[])
+        self.client = client
         self.manager_group = manager_group
         self.member_group = member_group
         self.cache_seconds = cache_seconds
@@ -131,7 +134,7 @@ class RoleDirectory:
         with self._lock:
             if self._groups and self._groups[0] > now:
                 return self._groups[1]
-        listed = self.client.usergroups_list(include_users=True).get("usergroups", [])
+        listed: list[dict[str, Any]] = self.client.usergroups_list(include_users=True).get("usergroups", [])
         members: dict[str, set[str]] = {}
         for wanted in {self.manager_group, self.member_group} - {""}:
             key = wanted.lower()
@@ -146,32 +149,37 @@ class RoleDirectory:
         return members
 
 
-def user_of(body: dict[str, Any]) -> str:
-    user = body.get("user") or {}
-    return (user.get("id") if isinstance(user, dict) else None) or body.get("user_id") or ""
-
-
-def gate(directory: RoleDirectory, needs: str = MEMBER, *, what: str = "") -> Callable[..., Any]:
-    """Listener middleware: lets the request through to the listener only for people with the role `needs`;
-    everyone else gets a polite refusal where they are, and nothing changes. The person's Access is left in
-    the context for the listener."""
+def gate(needs: str | Callable[[Services], str] = MEMBER, *, what: str = "") -> Callable[..., Any]:
+    """Listener middleware: lets the request through to the listener only for people with the role `needs` (or
+    the role it names from the settings); everyone else gets a polite refusal where they are, and nothing
+    changes. The person's Access is left in the context for the listener."""
     refusal = (f"Only a manager can {what}. Ask a manager, or mark the prospect do not contact instead."
                if what else "Only a manager can do that.")
 
     def check(body: dict[str, Any], ack: Any, client: WebClient, respond: Any, context: Any,
               next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt passes the continuation by this name
+        services = services_of(context)
+        required = needs(services) if callable(needs) else needs
         try:
             authorized = context.authorize_result
-            access = directory.access(user_of(body), team_id=authorized.team_id if authorized else None)
+            access = services.roles.access(user_of(body), team_id=authorized.team_id if authorized else None)
         except Exception as error:  # noqa: BLE001 - e.g. the database is down: say so, change nothing
             return refuse(body, ack, client, respond, user_message(error))
         context["access"] = access
-        if access.is_manager or (needs == MEMBER and access.is_member):
+        if access.is_manager or (required == MEMBER and access.is_member):
             return next()
         # Returning the acknowledgement ends the request here: the listener never runs.
         return refuse(body, ack, client, respond, access.refusal or refusal)
 
     return check
+
+
+MEMBERS = [gate()]
+
+
+def managers(what: str) -> list[Callable[..., Any]]:
+    """The middleware list of a manager's action; `what` completes "Only a manager can …"."""
+    return [gate(MANAGER, what=what)]
 
 
 def refuse(body: dict[str, Any], ack: Any, client: WebClient, respond: Any, sentence: str) -> Any:

@@ -7,21 +7,6 @@ from typing import Any
 
 Block = dict[str, Any]
 
-REASON_LABELS = {
-    "requested": "Requested by the prospect",
-    "not-target": "Not target audience",
-    "no-interest": "No interest",
-    "other": "Other",
-    "domain-blocked": "Domain blocked",
-}
-CHANNEL_LABELS = {
-    "slack": "Slack",
-    "unsubscribe-link": "the unsubscribe link",
-    "import": "an import",
-    "cli": "the command line",
-    "bulk": "a bulk request",
-}
-
 
 def escape(text: str) -> str:
     """Slack mrkdwn treats &, < and > as control characters."""
@@ -96,7 +81,8 @@ def build_notice_modal(title: str, text: str, *, close: str = "Close") -> dict[s
 
 
 def encode(value: dict[str, Any]) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    # Non-ASCII kept as is: an escape takes six or twelve of the 2,000 characters Slack allows a button's value.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def who(actor: str) -> str:

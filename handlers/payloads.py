@@ -4,7 +4,7 @@ checked for shape here and for existence by the storage operation that uses it."
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal, overload
 
 from storage.errors import ProspectbotError
 
@@ -28,7 +28,16 @@ def decode(raw: str | None) -> dict[str, Any]:
     return value
 
 
+@overload
+def identifier(data: dict[str, Any], key: str) -> int: ...
+@overload
+def identifier(data: dict[str, Any], key: str, *, required: Literal[True]) -> int: ...
+@overload
+def identifier(data: dict[str, Any], key: str, *, required: bool) -> int | None: ...
+
+
 def identifier(data: dict[str, Any], key: str, *, required: bool = True) -> int | None:
+    """The id under `key`: a positive integer the database can hold; None only when not `required` and absent."""
     value = data.get(key)
     if value is None and not required:
         return None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from handlers.blocks import REASON_LABELS, Block, button, context, escape, header, modal, option, plain, section, who
+from handlers.blocks import Block, button, context, escape, header, modal, option, plain, section, who
+from handlers.labels import REASON_LABELS
 from storage.bulk_requests import DEFAULT_REASONS, Preview, RequestView, SampleProspect, describe_rule
 from storage.reasons import USER_DNC_REASONS
 
@@ -159,7 +160,7 @@ def request_message(request: RequestView) -> tuple[str, list[Block]]:
     state = {"pending": "waiting for approval", "approved": "approved", "rejected": "rejected",
              "expired": "expired"}[request.status]
     text = (f"Bulk unsubscribe request #{request.id}: {request.prospect_count:,} prospects in "
-            f"{request.campaign_name} — {state}.")
+            f"{escape(request.campaign_name)} — {state}.")
     return text, request_blocks(request)
 
 

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.blocks import (
-    REASON_LABELS,
-    Block,
-    button,
-    context,
-    divider,
-    escape,
-    header,
-    modal,
-    option,
-    plain,
-    section,
-)
+from handlers.blocks import Block, button, context, divider, escape, header, modal, option, plain, section
+from handlers.labels import REASON_LABELS
 from storage.prospects import ProspectDetails
 from storage.reasons import OWN_OPT_OUT, USER_DNC_REASONS
 
@@ -57,7 +46,7 @@ def build_edit_modal(details: ProspectDetails, *, campaign_id: int | None = None
                                   "request can replace that reason."))
         blocks.append({"type": "input", "block_id": REASON_BLOCK, "optional": True, "label": plain("Reason"),
                        "element": radio})
-        if dnc is not None and is_manager and not details.domain_blocked:
+        if dnc is not None and is_manager and details.lift_refusal is None:
             blocks.append({"type": "actions", "block_id": "lift", "elements": [button(
                 "Lift do not contact…", "edit.lift", {"p": details.id, "v": details.version, "c": campaign_id},
                 confirm=_confirm(f"Contact {details.full_name or 'them'} again?",
@@ -76,13 +65,16 @@ def build_edit_modal(details: ProspectDetails, *, campaign_id: int | None = None
         return modal("Edit prospect", blocks, callback_id=CALLBACK_ID, submit=None if own_opt_out else "Save changes",
                      close="Cancel", metadata={"p": details.id, "v": details.version, "c": campaign_id})
     if own_opt_out:
+        # Their address stays blocked whatever is chosen, so there is nothing to choose; and a modal with an input
+        # block needs a submit button, which a modal with nothing to save must not have.
         blocks.append(context("Because they opted out themselves, their address stays blocked from future imports "
                               "even after a delete."))
-    blocks.append({
-        "type": "input", "block_id": DELETE_OPTIONS_BLOCK, "optional": True, "label": plain("Before deleting"),
-        "element": {"type": "checkboxes", "action_id": BLOCK_REIMPORT_ACTION,
-                    "options": [option("Also block this address from future imports", BLOCK_REIMPORT_VALUE)]},
-    })
+    else:
+        blocks.append({
+            "type": "input", "block_id": DELETE_OPTIONS_BLOCK, "optional": True, "label": plain("Before deleting"),
+            "element": {"type": "checkboxes", "action_id": BLOCK_REIMPORT_ACTION,
+                        "options": [option("Also block this address from future imports", BLOCK_REIMPORT_VALUE)]},
+        })
     confirm = {
         "title": plain(f"Delete {details.full_name or 'this prospect'}?", 100),
         "text": plain("This can not be undone. If they are extracted or imported again later, they come back as a "
@@ -100,7 +92,7 @@ def build_edit_modal(details: ProspectDetails, *, campaign_id: int | None = None
 
 
 def _confirm(title: str, text: str, confirm: str, *, danger: bool = False) -> dict[str, Any]:
-    dialog = {"title": plain(title, 100), "text": plain(text, 300), "confirm": plain(confirm, 30),
+    dialog: dict[str, Any] = {"title": plain(title, 100), "text": plain(text, 300), "confirm": plain(confirm, 30),
               "deny": plain("Cancel", 30)}
     if danger:
         dialog["style"] = "danger"

@@ -85,7 +85,8 @@ def _list_blocks(page: SearchPage, *, campaign: tuple[int, str] | None, query: s
         navigation.append(button("← Previous", "find.page.previous",
                                  {"c": campaign_id, "q": query, "o": max(0, page.offset - page.limit)}))
     if page.has_more:
-        navigation.append(button("Next →", "find.page.next", {"c": campaign_id, "q": query, "o": page.offset + page.limit}))
+        navigation.append(button("Next →", "find.page.next",
+                                 {"c": campaign_id, "q": query, "o": page.offset + page.limit}))
     if navigation:
         blocks.append({"type": "actions", "block_id": "find_pages", "elements": navigation})
     return blocks
@@ -93,7 +94,8 @@ def _list_blocks(page: SearchPage, *, campaign: tuple[int, str] | None, query: s
 
 def _prospect_row(item: ProspectSummary, campaign_id: int | None) -> Block:
     name = escape(item.full_name) or escape(item.email)
-    details = " · ".join(escape(part) for part in (item.email if item.full_name else "", item.company, item.title) if part)
+    parts = (item.email if item.full_name else "", item.company, item.title)
+    details = " · ".join(escape(part) for part in parts if part)
     flag = "\n:no_entry: Do not contact" if item.do_not_contact else ""
     return section(f"*{name}*\n{details}{flag}",
                    accessory=button("View", "find.view", {"p": item.id, "c": campaign_id}))

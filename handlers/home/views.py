@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.blocks import REASON_LABELS, Block, button, context, divider, escape, header, section
+from handlers.blocks import Block, button, context, divider, escape, header, section
 from handlers.bulk.views import request_blocks
+from handlers.labels import REASON_LABELS
 from storage.bulk_requests import RequestView
 from storage.feeds import RecentAction, RecentOptOut
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from handlers.blocks import CHANNEL_LABELS, REASON_LABELS, Block, button, context, escape, section, who
+from handlers.blocks import Block, button, context, escape, section, who
+from handlers.labels import CHANNEL_LABELS, REASON_LABELS
 from storage.outbox import OptOutNotice
 
 HOW = {
@@ -20,8 +21,12 @@ def build_opt_out_message(notice: OptOutNotice) -> tuple[str, list[Block]]:
         person = f"*{notice.prospect_count:,} prospects*"
         how = HOW.get(notice.via, "opted out").replace("was marked", "were marked")
     else:
-        person = (f"*{escape(notice.name)}* ({escape(notice.email)})" if notice.name
-                  else f"*{escape(notice.email)}*" if notice.email else "A prospect (deleted since)")
+        if notice.email is None:
+            person = "A prospect (deleted since)"
+        elif notice.name:
+            person = f"*{escape(notice.name)}* ({escape(notice.email)})"
+        else:
+            person = f"*{escape(notice.email)}*"
         how = HOW.get(notice.via, f"opted out via {CHANNEL_LABELS.get(notice.via, notice.via)}")
     campaigns = ", ".join(f"*{escape(name)}*" for name in notice.campaign_names[:20]) or "no campaign"
     if len(notice.campaign_names) > 20:
@@ -38,5 +43,6 @@ def build_opt_out_message(notice: OptOutNotice) -> tuple[str, list[Block]]:
                        "elements": [button("Open profile", "notify.open_profile", {"p": notice.prospect_id})]})
     who_fallback = f"{notice.prospect_count:,} prospects" if notice.prospect_id is None else (
         notice.name or notice.email or "A prospect")
-    fallback = f"{who_fallback} opted out ({reason})."
+    # The fallback is shown in notifications and parsed like any message text: "<!channel>" in a name would ping.
+    fallback = f"{escape(who_fallback)} opted out ({reason})."
     return fallback, blocks

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.blocks import (
-    CHANNEL_LABELS,
-    REASON_LABELS,
-    Block,
-    button,
-    context,
-    divider,
-    escape,
-    header,
-    modal,
-    section,
-    who,
-)
+from handlers.blocks import Block, button, context, divider, escape, header, modal, section, who
+from handlers.labels import CHANNEL_LABELS, REASON_LABELS
 from storage.prospects import ProspectDetails
 
 CALLBACK_ID = "profile"
@@ -29,8 +18,9 @@ def build_profile_modal(details: ProspectDetails, *, campaign_id: int | None = N
     if banner:
         blocks.append(section(banner))
     blocks.append(header(details.full_name or details.email))
-    fields = [("Email", escape(details.email)), ("Company", escape(details.company)), ("Title", escape(details.title)),
-              ("Phone", escape(details.phone)), ("LinkedIn", escape(details.linkedin_url)), ("Source", escape(details.source))]
+    fields = [("Email", escape(details.email)), ("Company", escape(details.company)),
+              ("Title", escape(details.title)), ("Phone", escape(details.phone)),
+              ("LinkedIn", escape(details.linkedin_url)), ("Source", escape(details.source))]
     shown = [{"type": "mrkdwn", "text": f"*{label}*\n{value}"} for label, value in fields if value]
     blocks.append({"type": "section", "fields": shown[:10]})
     blocks.append(section(do_not_contact_text(details)))
