@@ -34,13 +34,16 @@ def backoff(attempts: int, base: float = 1.0) -> float:
 
 
 class Notifier:
+    """`client`: one without retries (`slack_client(token, url, retries=False)`): a post retried on the spot after a
+    dropped connection could reach the channel twice, and a 429 or an outage is recorded and retried from the
+    outbox, not slept on here."""
+
     def __init__(self, database: Database, client: WebClient, *, default_channel: str, retry_base: float = 1.0,
                  lease: float = outbox.LEASE_SECONDS) -> None:
         self.database = database
         self.retry_base = retry_base
         self.lease = lease
-        # No retry handlers: a 429 or an outage is recorded and retried from the outbox, not slept on here.
-        self.client = WebClient(token=client.token, base_url=client.base_url, timeout=10, retry_handlers=[])
+        self.client = client
         self.default_channel = default_channel
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         # Posts Slack accepted while the database was away, so that they could not be recorded: recorded before
@@ -79,7 +82,8 @@ class Notifier:
             status = error.response.status_code if error.response is not None else 0
             if code in PERMANENT_ERRORS:
                 with self.database.transaction() as session:
-                    outbox.mark_delivered(session, pending.id, self.worker_id, slack_ts=None, note=f"not posted: {code}")
+                    outbox.mark_delivered(session, pending.id, self.worker_id, slack_ts=None,
+                                          note=f"not posted: {code}")
                 log.warning("notification %s dropped: Slack said %s for channel %s", pending.id, code, channel)
                 return 0
             retry_in = backoff(pending.attempts, self.retry_base)

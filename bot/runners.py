@@ -4,25 +4,55 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import create_app
 from bot.notifier import Notifier
 from bot.settings import WHERE_TO_FIND, ConfigurationError, Settings, require_slack
+from bot.slack_client import slack_client
 from bot.web import SLACK_PATH, create_wsgi_app
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 REFUSED_TOKEN_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+SLACK_LIBRARIES = ("slack_sdk", "slack_bolt")
 
 
-def check_bot_token(client: WebClient, settings: Settings) -> str:
+class _SlackLibraries(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(SLACK_LIBRARIES)
+
+
+@contextmanager
+def quiet_start() -> Iterator[None]:
+    """Until the bot is connected, a failure ends the process with one line that says what to fix (a
+    ConfigurationError); the Slack libraries' own lines about it (the failed request, the retry, Bolt's warnings)
+    would only bury that line. At DEBUG level they are shown."""
+    if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
+        yield
+        return
+    quiet = _SlackLibraries()
+    # Records reach the root logger's handlers, or Python's last resort when logging is not configured.
+    handlers = [*logging.getLogger().handlers, logging.lastResort]
+    for handler in handlers:
+        if handler is not None:
+            handler.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            if handler is not None:
+                handler.removeFilter(quiet)
+
+
+def check_bot_token(settings: Settings) -> str:
     """Asks Slack who the bot is; returns the workspace name, or says clearly what is wrong with the token."""
     try:
-        identity = client.auth_test()
+        identity = slack_client(settings.slack_bot_token, settings.slack_api_url).auth_test()
     except SlackApiError as error:
         code = error.response.get("error", "unknown_error")
         if code in REFUSED_TOKEN_ERRORS:
@@ -37,18 +67,13 @@ def check_bot_token(client: WebClient, settings: Settings) -> str:
 
 def run_socket_mode(settings: Settings, database: Database, *, stop: threading.Event | None = None) -> None:
     require_slack(settings, "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
-    team = check_bot_token(WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url), settings)
-    app = create_app(settings, database, socket_mode=True, verify_token=True)
-    handler = SocketModeHandler(app, app_token=settings.slack_app_token)
-    try:
-        handler.connect()
-    except SlackApiError as error:
-        code = error.response.get("error", "unknown_error")
-        raise ConfigurationError(
-            f"SLACK_APP_TOKEN was refused by Slack ({code}): use {WHERE_TO_FIND['SLACK_APP_TOKEN']}."
-        ) from None
+    with quiet_start():
+        team = check_bot_token(settings)
+        app = create_app(settings, database, socket_mode=True, verify_token=True)
+        handler = SocketModeHandler(app, app_token=settings.slack_app_token)
+        _connect(handler)
     stop = stop or threading.Event()
-    notifier = start_notifier(settings, database, app.client, stop)
+    notifier = start_notifier(settings, database, stop)
     log.info("connected to %s over Socket Mode; press Ctrl+C to stop", team)
     try:
         stop.wait()
@@ -58,15 +83,36 @@ def run_socket_mode(settings: Settings, database: Database, *, stop: threading.E
         notifier.join(timeout=15)
 
 
+def _connect(handler: SocketModeHandler) -> None:
+    try:
+        handler.connect()
+    except SlackApiError as error:
+        handler.close()
+        code = error.response.get("error", "unknown_error")
+        if error.response.status_code >= 500:
+            raise ConfigurationError(f"Slack answered {error.response.status_code} ({code}) when opening the "
+                                     "Socket Mode connection: try again in a moment.") from None
+        raise ConfigurationError(
+            f"SLACK_APP_TOKEN was refused by Slack ({code}): use {WHERE_TO_FIND['SLACK_APP_TOKEN']}."
+        ) from None
+    except (SlackClientError, OSError) as error:
+        handler.close()
+        raise ConfigurationError(f"Can not open a Socket Mode connection to Slack ({error}).") from None
+
+
 def serve_http(settings: Settings, database: Database, *, host: str, port: int, threads: int = 8) -> None:
     from waitress import create_server
 
     require_slack(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    check_bot_token(WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url), settings)
-    app = create_app(settings, database, verify_token=True)
-    server = create_server(create_wsgi_app(app, database, settings), host=host, port=port, threads=threads)
+    with quiet_start():
+        check_bot_token(settings)
+        app = create_app(settings, database, verify_token=True)
+    try:
+        server = create_server(create_wsgi_app(app, database, settings), host=host, port=port, threads=threads)
+    except OSError as error:
+        raise ConfigurationError(f"Can not listen on {host}:{port} ({error.strerror or error}).") from None
     stop = threading.Event()
-    notifier = start_notifier(settings, database, app.client, stop)
+    notifier = start_notifier(settings, database, stop)
     log.info("listening on http://%s:%s — Slack requests at %s, unsubscribe links at /unsubscribe/…, health check "
              "at /healthz", host, server.effective_port, SLACK_PATH)
     try:
@@ -76,17 +122,22 @@ def serve_http(settings: Settings, database: Database, *, host: str, port: int, 
         notifier.join(timeout=15)
 
 
-def start_notifier(settings: Settings, database: Database, client: WebClient,
-                   stop: threading.Event) -> threading.Thread:
+def notifier_for(settings: Settings, database: Database) -> Notifier:
+    # No retries in the client: the outbox retries, without holding up the rest of the queue.
+    return Notifier(database, slack_client(settings.slack_bot_token, settings.slack_api_url, retries=False),
+                    default_channel=settings.slack_notify_channel)
+
+
+def start_notifier(settings: Settings, database: Database, stop: threading.Event) -> threading.Thread:
     """The outbox worker, in a thread beside the listeners."""
     if not settings.slack_notify_channel:
         log.info("SLACK_NOTIFY_CHANNEL is not set: opt-outs are announced only in campaigns with their own channel")
-    return Notifier(database, client, default_channel=settings.slack_notify_channel).start_in_background(stop)
+    return notifier_for(settings, database).start_in_background(stop)
 
 
 def run_worker(settings: Settings, database: Database, *, stop: threading.Event | None = None) -> None:
     require_slack(settings, "SLACK_BOT_TOKEN")
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-    check_bot_token(client, settings)
+    with quiet_start():
+        check_bot_token(settings)
     log.info("delivering opt-out notifications; press Ctrl+C to stop")
-    Notifier(database, client, default_channel=settings.slack_notify_channel).run(stop or threading.Event())
+    notifier_for(settings, database).run(stop or threading.Event())

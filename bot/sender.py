@@ -147,7 +147,8 @@ def _deliver(settings: Settings, smtp: smtplib.SMTP | None, message: EmailMessag
 def _smtp_reason(error: smtplib.SMTPException) -> str:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         code, text = next(iter(error.recipients.values()))
-        return f"refused by the mail server ({code} {text.decode(errors='replace') if isinstance(text, bytes) else text})"
+        said = text.decode(errors="replace") if isinstance(text, bytes) else text
+        return f"refused by the mail server ({code} {said})"
     if isinstance(error, smtplib.SMTPResponseException):
         detail = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
         return f"mail server error {error.smtp_code} {detail}"

@@ -128,7 +128,9 @@ def sender_name(settings: Settings) -> str:
 
 def require_mail(settings: Settings) -> None:
     if not settings.mail_from:
-        raise ConfigurationError("MAIL_FROM is not set: the sender address, e.g. MAIL_FROM=\"Jane at Acme <jane@acme.com>\".")
+        raise ConfigurationError(
+            "MAIL_FROM is not set: the sender address, e.g. MAIL_FROM=\"Jane at Acme <jane@acme.com>\"."
+        )
     if not settings.public_base_url.startswith(("https://", "http://")):
         raise ConfigurationError("PUBLIC_BASE_URL is not set: the public address of `prospectbot serve`, which "
                                  "unsubscribe links point to (e.g. https://prospectbot.acme.com).")
