@@ -1,10 +1,10 @@
 """Shared fixtures. Every storage test runs on both databases: a fresh embedded SQLite file and the real
-PostgreSQL server that .ci/run starts (TEST_DATABASE_URL)."""
+PostgreSQL server that .ci/run starts (TEST_DATABASE_URL). What tests share besides fixtures is in
+tests/support.py; the Slack harness behind `slack` in tests/harness.py."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +13,7 @@ from sqlalchemy import text
 
 from storage.audit import Actor
 from storage.db import Database
-from storage.models import Base
-
-TEST_SECRET_KEY = b"test-secret-key-0123456789-abcdefghijklmnop"
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
-APPROVALS_CHANNEL = "C0APPROVALS"
+from tests.support import POSTGRES_URL, TEST_SECRET_KEY, empty_database_url
 
 
 @pytest.fixture(autouse=True)
@@ -53,22 +49,10 @@ def _postgres() -> Iterator[Database]:
     database.dispose()
 
 
-def _empty_postgres(database: Database) -> None:
-    tables = ", ".join(table.name for table in Base.metadata.sorted_tables if table.name != "settings")
-    with database.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database of each kind, as a URL."""
-    if request.param == "sqlite":
-        path = tmp_path / "prospectbot.db"
-        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
-        return f"sqlite:///{path}"
-    postgres: Database = request.getfixturevalue("_postgres")
-    _empty_postgres(postgres)
-    return POSTGRES_URL
+    return empty_database_url(request.param, request, tmp_path)
 
 
 @pytest.fixture
@@ -98,51 +82,30 @@ def cli_actor() -> Actor:
 
 @pytest.fixture
 def fake_slack():
+    """Slack's Web API; at the end, every view the bot sent it (or answered a request with) must pass Block Kit
+    validation."""
     from tests.fake_slack import FakeSlack
+    from tests.harness import check_views
 
     fake = FakeSlack().start()
     yield fake
     fake.stop()
-    # Every view the bot sent Slack must pass Block Kit validation.
-    from tests.slack_driver import validate_view
-
-    for call in fake.calls:
-        view = call.args.get("view")
-        if call.method.startswith("views.") and isinstance(view, dict):
-            validate_view(view)
+    check_views(fake)
 
 
 @pytest.fixture
 def slack_settings(database_url, fake_slack):
-    from bot.settings import Settings
-    from tests.slack_driver import SIGNING_SECRET
+    """The settings `slack` serves the app with, for a test that builds an app of its own."""
+    from tests.harness import app_settings
 
-    return Settings(database_url=database_url, secret_key=TEST_SECRET_KEY, slack_bot_token="xoxb-test-token",
-                    slack_app_token="xapp-test-token", slack_signing_secret=SIGNING_SECRET,
-                    slack_api_url=fake_slack.api_url, slack_approvals_channel=APPROVALS_CHANNEL)
+    return app_settings(database_url, fake_slack)
 
 
 @pytest.fixture
-def slack(slack_settings, fake_slack, database):
-    """The real app behind the production WSGI server on a random port, and a driver that talks to it as Slack."""
-    import threading
+def slack(fake_slack, database):
+    """The real app behind the production WSGI server on a random port, and a driver that talks to it as Slack
+    (tests/harness.py). `slack.drain()` waits for the lazy listeners; the last ones are waited for at the end."""
+    from tests.harness import running
 
-    from waitress import create_server
-
-    from bot.app import create_app
-    from bot.web import create_wsgi_app
-    from tests.slack_driver import SlackDriver
-
-    app = create_app(slack_settings, database)
-    server = create_server(create_wsgi_app(app, database, slack_settings), host="127.0.0.1", port=0, threads=4)
-    def serve() -> None:
-        try:
-            server.run()
-        except OSError:
-            pass  # closing the listening socket ends waitress's loop this way
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield SlackDriver(f"http://127.0.0.1:{server.effective_port}", fake_slack)
-    server.close()
-    thread.join(timeout=5)
+    with running(database, fake=fake_slack) as live:
+        yield live.slack

@@ -52,6 +52,8 @@ class Scripted:
 class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        # The views the app answered Slack's own requests with (response_action), as the driver received them.
+        self.answered_views: list[dict[str, Any]] = []
         self._scripts: dict[str, deque[Scripted]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._view_counter = 0
@@ -60,7 +62,9 @@ class FakeSlack:
         self.usergroups: list[dict[str, Any]] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll, so that stopping at the end of a test does not wait half a second.
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
 
     @property
     def api_url(self) -> str:
@@ -102,6 +106,7 @@ class FakeSlack:
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.answered_views.clear()
 
     # -- responses ------------------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Drives the real app through its HTTP endpoint the way Slack does: signed form posts for slash commands,
-`payload=` for interactions and options, JSON for events. Also checks every view against Block Kit's rules."""
+`payload=` for interactions and options, JSON for events. The views the app answers with are recorded in the fake
+Slack, where tests/harness.py's `check_views` checks them against Block Kit's rules (`validate_view`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from slack_sdk.signature import SignatureVerifier
 
@@ -30,18 +33,45 @@ class Reply:
 
 
 def validate_view(view: dict[str, Any]) -> None:
-    """Raises if Slack would refuse the view: titles over 24 characters, over 100 blocks, bad elements, ..."""
+    """Raises if Slack would refuse the view: titles over 24 characters, over 100 blocks, a section's text over
+    3,000, a button's over 75, ... (`to_dict` checks every block and element inside; `validate_json` alone checks
+    only the view's own fields)."""
     known = {key: value for key, value in view.items() if key not in ("id", "hash", "team_id", "state",
                                                                        "previous_view_id", "root_view_id")}
-    View(**known).validate_json()
+    View(**known).to_dict()
+    # A rule of Slack's that slack_sdk does not check: it refuses a modal whose input blocks nobody can submit.
+    inputs = any(block.get("type") == "input" for block in view.get("blocks", []))
+    if view.get("type") == "modal" and inputs and "submit" not in view:
+        raise AssertionError("a modal with an input block needs a submit button")
+
+
+def validate_message_blocks(blocks: list[dict[str, Any]]) -> None:
+    """Raises if Slack would refuse a message with these blocks: over 50 of them, or one `validate_view` would
+    refuse in a view."""
+    if not 0 < len(blocks) <= 50:
+        raise AssertionError(f"a message holds 1 to 50 blocks, not {len(blocks)}")
+    for block in blocks:
+        parsed = Block.parse(block)
+        if parsed is None:
+            raise AssertionError(f"not a block: {block}")
+        parsed.to_dict()
 
 
 class SlackDriver:
-    def __init__(self, base_url: str, fake: FakeSlack, signing_secret: str = SIGNING_SECRET) -> None:
+    def __init__(self, base_url: str, fake: FakeSlack, signing_secret: str = SIGNING_SECRET, *,
+                 drain: Callable[[], None] | None = None) -> None:
         self.url = base_url.rstrip("/") + "/slack/events"
         self.base_url = base_url.rstrip("/")
         self.fake = fake
         self.verifier = SignatureVerifier(signing_secret)
+        self._drain = drain
+
+    def drain(self) -> None:
+        """Waits until the lazy listeners of every request sent so far have finished: then all the calls the bot
+        made to Slack for them are in `fake.calls`. Only a driver the harness built knows the app's listeners."""
+        if self._drain is None:
+            raise AssertionError("this driver talks to an app in another process: wait for a call instead")
+        self._drain()
 
     # -- raw ------------------------------------------------------------------------------------------------
 
@@ -61,8 +91,8 @@ class SlackDriver:
             reply = Reply(error.code, error.read().decode())
         if reply.status == 200 and reply.body.startswith("{"):
             view = reply.json.get("view")
-            if view:
-                validate_view(view)
+            if isinstance(view, dict):
+                self.fake.answered_views.append(view)
         return reply
 
     def get(self, path: str) -> Reply:

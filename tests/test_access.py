@@ -96,9 +96,7 @@ def test_grants_are_audited_and_bad_ids_refused(database):
         assert roles.revoke_role(session, "U0CAROL", actor=OPERATOR) == "manager"
         assert roles.revoke_role(session, "U0CAROL", actor=OPERATOR) is None
     for bad in ("carol", "C0123ABC", ""):
-        with pytest.raises(InvalidInput, match="not a Slack user id"):
-            with database.transaction() as session:
-                roles.grant_role(session, bad, "member", actor=OPERATOR)
-    with pytest.raises(InvalidInput, match="choose manager or member"):
-        with database.transaction() as session:
-            roles.grant_role(session, "U0CAROL", "admin", actor=OPERATOR)
+        with pytest.raises(InvalidInput, match="not a Slack user id"), database.transaction() as session:
+            roles.grant_role(session, bad, "member", actor=OPERATOR)
+    with pytest.raises(InvalidInput, match="choose manager or member"), database.transaction() as session:
+        roles.grant_role(session, "U0CAROL", "admin", actor=OPERATOR)

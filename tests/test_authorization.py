@@ -3,7 +3,7 @@ signatures, secrets kept out of logs, and SQL injection attempts in every text f
 
 The matrix: an allowed action does what it says; a refused one shows the person a polite sentence where they
 clicked and leaves the database exactly as it was (every row of every table compared). Each case works on fresh
-data of its own, in one app per database shared by the module (tests/live_app.py).
+data of its own, in one app per database shared by the module (tests/harness.py).
 """
 
 from __future__ import annotations
@@ -13,26 +13,22 @@ import hmac
 import itertools
 import json
 import logging
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from bot.app import create_app
 from bot.notifier import Notifier
-from bot.web import create_wsgi_app
+from bot.slack_client import slack_client
 from handlers import access, register_listeners
 from handlers.bulk.views import build_bulk_form, request_message
-from handlers.context import Services
 from handlers.edit.views import build_edit_modal
 from handlers.find.listeners import HELP
 from handlers.find.views import build_find_modal
@@ -43,15 +39,16 @@ from storage import roles
 from storage.audit import Actor
 from storage.db import Database
 from storage.do_not_contact import mark_do_not_contact
+from storage.errors import DatabaseUnavailable
 from storage.models import Base, BlockedDomain, BulkRequest, Campaign, DoNotContact, Membership, Prospect
 from storage.prospects import ProspectDetails, prospect_details
 from storage.search import ProspectSummary, SearchPage
 from storage.unsubscribe import unsubscribe_token
 from tests import factories
-from tests.conftest import APPROVALS_CHANNEL, TEST_SECRET_KEY
 from tests.fake_slack import GUEST, MANAGER, MEMBER, OTHER_MANAGER, OUTSIDER, TEAM_ID, Scripted
-from tests.live_app import LiveApp, World, check_views, running, start
-from tests.slack_driver import SIGNING_SECRET, Reply, SlackDriver, texts
+from tests.harness import LiveApp, World, check_views, running, start
+from tests.slack_driver import SIGNING_SECRET, Reply, texts
+from tests.support import APPROVALS_CHANNEL, TEST_SECRET_KEY
 
 GRANTED_GUEST = "U0GRANTED"  # a guest of the workspace whom an operator granted the member role
 GRANTED_MANAGER = "U0PROMOTED"  # an ordinary full member whom an operator granted the manager role
@@ -440,7 +437,7 @@ def test_authorization_matrix(live, team, action, who):
     live.drain()
     assert reply.status == 200, reply
     assert live.errors.take() == []
-    check_views(live)
+    check_views(live.fake)
     shown = live.shown()
     refusal = expected_refusal(action, who)
     if refusal is None:
@@ -468,8 +465,7 @@ def test_every_listener_is_in_the_matrix(live):
 
             return register
 
-    directory = access.RoleDirectory(live.database, WebClient(token="xoxb-test-token", base_url=live.fake.api_url))
-    register_listeners(Recorder(), Services(database=live.database, secret_key=TEST_SECRET_KEY, roles=directory))
+    register_listeners(Recorder())
     assert registered == {spec.listener for spec in ACTIONS.values()}
 
 
@@ -594,11 +590,11 @@ def test_secrets_never_reach_the_logs(live, team, caplog, capfd):
     if live.kind == "postgresql":  # the test server trusts local connections: a password is sent, not needed
         url = make_url(url).set(password=DB_PASSWORD).render_as_string(hide_password=False)
     case, reader = prepare(live, team, "delete"), prepare(live, team, "open profile")
-    with running(live.kind, url) as app:
+    with running(url) as app:
         busy_day(app, case, reader)
     down = Database(f"postgresql+psycopg://prospectbot:{DB_PASSWORD}@127.0.0.1:{closed_port()}/gone")
     try:
-        with pytest.raises(Exception):
+        with pytest.raises(DatabaseUnavailable):
             down.prepare(secret_key=TEST_SECRET_KEY, auto_migrate=False)
         server_on(down, live)
     finally:
@@ -642,7 +638,7 @@ def busy_day(app: LiveApp, case: Case, reader: Case) -> None:
     slack.event({"type": "app_home_opened", "user": MANAGER, "tab": "home"})
     app.drain()
     assert fake.calls_to("chat.update") and fake.calls_to("views.publish")
-    assert Notifier(app.database, WebClient(token=app.settings.slack_bot_token, base_url=fake.api_url),
+    assert Notifier(app.database, slack_client(app.settings.slack_bot_token, fake.api_url, retries=False),
                     default_channel="C0OPTOUTS", retry_base=0.01).deliver_due() >= 1
     # Slack failing: a 500, a refused token, a dropped connection; and a role lookup that fails.
     fake.script("views.open", Scripted(status=500, body={"ok": False}), Scripted(body={"ok": False,
@@ -677,30 +673,13 @@ def closed_port() -> int:
 
 def server_on(down: Database, live: LiveApp) -> None:
     """The app on a database that is down: a health check, a command, a type-ahead and a save."""
-    from waitress import create_server
-
-    settings = replace(live.settings, database_url=down.url.render_as_string(hide_password=False))
-    server = create_server(create_wsgi_app(create_app(settings, down), down, settings), host="127.0.0.1", port=0,
-                           asyncore_loop_timeout=0.05)
-    thread = threading.Thread(target=lambda: _quietly(server.run), daemon=True)
-    thread.start()
-    try:
-        slack = SlackDriver(f"http://127.0.0.1:{server.effective_port}", live.fake)
+    with running(down, fake=live.fake) as app:
+        slack = app.slack
         slack.get("/healthz")
         slack.command("jane", user=MEMBER)
         slack.options({"blocks": [{"type": "section", "block_id": "b", "accessory": {
             "type": "external_select", "action_id": "find.campaign"}}]}, "find.campaign", "q")
-        time.sleep(0.3)  # the command's lazy listener, which answers through the fake Slack
-    finally:
-        server.close()
-        thread.join(timeout=5)
-
-
-def _quietly(run: Callable[[], None]) -> None:
-    try:
-        run()
-    except OSError:
-        pass
+        app.drain()  # the command's lazy listener, which answers through the fake Slack
 
 
 # -- SQL injection ------------------------------------------------------------------------------------------------
@@ -782,6 +761,7 @@ def test_sql_injection_attempts_change_nothing(live, team, field, typed):
         FIELDS[field](live, case, typed)
     live.drain()
     assert live.errors.take() == []
+    check_views(live.fake)
     assert tables <= live.tables()
     after = everything(live)
     if field == "note":

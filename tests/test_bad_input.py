@@ -3,7 +3,7 @@ view submission, a button's value, an unsubscribe link or a CSV file, the bot ne
 traceback or an exception's name (neither in its HTTP reply nor in any message or view it sends Slack), always
 answers with something a person can read, logs no unexpected error, and writes nothing when it refuses.
 
-One app per database serves every example of the module (tests/live_app.py): starting a server per example, or
+One app per database serves every example of the module (tests/harness.py): starting a server per example, or
 even per test, would cost more than all the examples together.
 """
 
@@ -41,10 +41,10 @@ from storage.prospects import prospect_details
 from storage.reasons import USER_DNC_REASONS
 from storage.unsubscribe import membership_for_token, unsubscribe_token
 from tests import factories
-from tests.conftest import TEST_SECRET_KEY
 from tests.fake_slack import MANAGER, OTHER_MANAGER
-from tests.live_app import LiveApp, World, check_views, leaks, start
+from tests.harness import LiveApp, World, check_views, leaks, start
 from tests.slack_driver import Reply
+from tests.support import TEST_SECRET_KEY
 
 # Sized for the whole file to take well under a minute on both databases; BAD_INPUT_SCALE=10 searches deeper.
 SCALE = int(os.environ.get("BAD_INPUT_SCALE", "1"))
@@ -119,7 +119,7 @@ def settle(live: LiveApp, reply: Reply, before: dict[str, int] | None, *typed: A
     assert leaks(body, *echoes) == [], body
     assert leaks([args for _, args in shown], *echoes) == [], shown
     assert live.errors.take() == []
-    check_views(live)
+    check_views(live.fake)
     if answer:
         assert body or shown, "the user was answered nothing"
     if isinstance(body, dict):

@@ -132,14 +132,12 @@ def test_the_requester_can_not_decide_and_a_request_is_decided_once(database, ca
     with database.transaction() as session:
         request_id = bulk.create_request(session, campaign["q4"], bulk.parse_rule("domains", domains="acme.com"),
                                          actor=REQUESTER)
-    with pytest.raises(NotAllowed, match="another manager"):
-        with database.transaction() as session:
-            bulk.decide(session, request_id, decider=REQUESTER, approve=True)
+    with pytest.raises(NotAllowed, match="another manager"), database.transaction() as session:
+        bulk.decide(session, request_id, decider=REQUESTER, approve=True)
     with database.transaction() as session:
         assert bulk.decide(session, request_id, decider=MANAGER, approve=False).status == "rejected"
-    with pytest.raises(bulk.AlreadyDecided) as refused:
-        with database.transaction() as session:
-            bulk.decide(session, request_id, decider=OTHER_MANAGER, approve=True)
+    with pytest.raises(bulk.AlreadyDecided) as refused, database.transaction() as session:
+        bulk.decide(session, request_id, decider=OTHER_MANAGER, approve=True)
     assert refused.value.request.decided_by == MANAGER.who
     with database.snapshot() as session:
         assert session.scalar(select(func.count()).select_from(DoNotContact)) == 0
@@ -164,10 +162,9 @@ def test_requests_expire_and_then_change_nothing(database, campaign):
 
 
 def test_a_rule_matching_nobody_makes_no_request(database, campaign):
-    with pytest.raises(InvalidInput, match="nothing to request"):
-        with database.transaction() as session:
-            bulk.create_request(session, campaign["q4"], bulk.parse_rule("domains", domains="nowhere.org"),
-                                actor=REQUESTER)
+    with pytest.raises(InvalidInput, match="nothing to request"), database.transaction() as session:
+        bulk.create_request(session, campaign["q4"], bulk.parse_rule("domains", domains="nowhere.org"),
+                            actor=REQUESTER)
     with database.snapshot() as session:
         assert session.scalar(select(func.count()).select_from(BulkRequest)) == 0
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from tests.conftest import TEST_SECRET_KEY
+from tests.support import TEST_SECRET_KEY
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def test_an_out_of_date_shared_database_asks_for_db_upgrade(tmp_path, _postgres)
     # A schema-less database on the same server: what a new team database looks like before `db upgrade`.
     import psycopg
 
-    from tests.conftest import POSTGRES_URL
+    from tests.support import POSTGRES_URL
     admin = POSTGRES_URL.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS prospectbot_fresh")

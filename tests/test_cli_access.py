@@ -15,7 +15,7 @@ from storage import roles
 from storage.audit import Actor
 from storage.campaigns import find_campaign
 from storage.models import AuditEntry, BlockedDomain, BulkRequest, DoNotContact, Notification, Prospect, RoleGrant
-from tests.conftest import TEST_SECRET_KEY
+from tests.support import TEST_SECRET_KEY
 from tests.test_cli import write
 
 REQUESTER = Actor("slack:U0ALICE", "slack")

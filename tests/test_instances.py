@@ -17,9 +17,9 @@ from storage.audit import Actor
 from storage.models import AuditEntry, DoNotContact, Membership, Notification
 from storage.unsubscribe import unsubscribe_token
 from tests import factories
-from tests.conftest import APPROVALS_CHANNEL, TEST_SECRET_KEY
 from tests.fake_slack import MANAGER, OTHER_MANAGER
 from tests.slack_driver import SIGNING_SECRET, SlackDriver
+from tests.support import APPROVALS_CHANNEL, TEST_SECRET_KEY
 from tests.test_serve import environment, free_port, prospectbot
 
 OPT_OUTS = 24

@@ -7,11 +7,11 @@ import threading
 import time
 
 import pytest
-from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
 from sqlalchemy import select
 
 from bot.notifier import Notifier
+from bot.slack_client import slack_client
 from storage.campaigns import configure_campaign
 from storage.do_not_contact import mark_do_not_contact
 from storage.models import Notification
@@ -34,7 +34,7 @@ def people(database, cli_actor):
 
 
 def notifier(database, fake_slack, **options) -> Notifier:
-    client = WebClient(token="xoxb-test-token", base_url=fake_slack.api_url)
+    client = slack_client("xoxb-test-token", fake_slack.api_url, retries=False)
     return Notifier(database, client, default_channel=DEFAULT_CHANNEL, **options)
 
 
@@ -151,7 +151,7 @@ def test_bulk_changes_send_one_summary_per_channel(database, fake_slack, slack_a
 def test_without_any_channel_nothing_is_posted_and_nothing_retries(database, fake_slack, people, slack_actor):
     with database.transaction() as session:
         mark_do_not_contact(session, [people["bob"]], reason="no-interest", actor=slack_actor)
-    worker = Notifier(database, WebClient(token="xoxb-test-token", base_url=fake_slack.api_url), default_channel="")
+    worker = Notifier(database, slack_client("xoxb-test-token", fake_slack.api_url, retries=False), default_channel="")
     assert worker.deliver_due() == 0
     with database.snapshot() as session:
         row = session.scalars(select(Notification)).one()

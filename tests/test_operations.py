@@ -207,10 +207,9 @@ def test_stale_version_writes_nothing(database, people, slack_actor):
     with database.transaction() as session:
         mark_prospect_do_not_contact(session, people["joan"], reason="no-interest", actor=slack_actor,
                                          expected_version=seen)
-    with pytest.raises(StaleProspect) as stale:
-        with database.transaction() as session:
-            mark_prospect_do_not_contact(session, people["joan"], reason="other", note="x", actor=slack_actor,
-                                             expected_version=seen)
+    with pytest.raises(StaleProspect) as stale, database.transaction() as session:
+        mark_prospect_do_not_contact(session, people["joan"], reason="other", note="x", actor=slack_actor,
+                                         expected_version=seen)
     assert stale.value.current_version == seen + 1
     with database.snapshot() as session:
         assert prospect_details(session, people["joan"]).do_not_contact.reason == "no-interest"
@@ -218,9 +217,8 @@ def test_stale_version_writes_nothing(database, people, slack_actor):
 
 @pytest.mark.parametrize("reason,note", [("other", ""), ("other", "   "), ("spam", ""), ("domain-blocked", "")])
 def test_bad_reasons_are_refused(database, people, slack_actor, reason, note):
-    with pytest.raises(InvalidInput):
-        with database.transaction() as session:
-            mark_do_not_contact(session, [people["joan"]], reason=reason, note=note, actor=slack_actor)
+    with pytest.raises(InvalidInput), database.transaction() as session:
+        mark_do_not_contact(session, [people["joan"]], reason=reason, note=note, actor=slack_actor)
     with database.snapshot() as session:
         assert session.scalar(select(func.count()).select_from(DoNotContact)) == 0
 
@@ -228,9 +226,8 @@ def test_bad_reasons_are_refused(database, people, slack_actor, reason, note):
 def test_do_not_contact_of_a_deleted_prospect(database, people, slack_actor, secret_key):
     with database.transaction() as session:
         delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
-    with pytest.raises(ProspectNotFound):
-        with database.transaction() as session:
-            mark_prospect_do_not_contact(session, people["sam"], reason="no-interest", actor=slack_actor)
+    with pytest.raises(ProspectNotFound), database.transaction() as session:
+        mark_prospect_do_not_contact(session, people["sam"], reason="no-interest", actor=slack_actor)
 
 
 # -- delete ---------------------------------------------------------------------------------------------------
@@ -293,9 +290,8 @@ def test_delete_with_block_reimport(database, people, slack_actor, secret_key):
 def test_delete_twice_says_the_prospect_is_gone(database, people, slack_actor, secret_key):
     with database.transaction() as session:
         delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
-    with pytest.raises(ProspectNotFound):
-        with database.transaction() as session:
-            delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
+    with pytest.raises(ProspectNotFound), database.transaction() as session:
+        delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
 
 
 def test_delete_of_a_changed_prospect_is_refused(database, people, slack_actor, secret_key):
@@ -303,10 +299,9 @@ def test_delete_of_a_changed_prospect_is_refused(database, people, slack_actor, 
         seen = prospect_details(session, people["sam"]).version
     with database.transaction() as session:
         mark_do_not_contact(session, [people["sam"]], reason="requested", actor=link_actor())
-    with pytest.raises(StaleProspect):
-        with database.transaction() as session:
-            delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key,
-                                block_reimport=False, expected_version=seen)
+    with pytest.raises(StaleProspect), database.transaction() as session:
+        delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key,
+                            block_reimport=False, expected_version=seen)
     with database.snapshot() as session:
         assert session.get(Prospect, people["sam"]) is not None
 
@@ -318,9 +313,8 @@ def test_audit_log_is_append_only(database, people, slack_actor):
     with database.transaction() as session:
         mark_do_not_contact(session, [people["sam"]], reason="no-interest", actor=slack_actor)
     for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
-        with pytest.raises(DatabaseError):
-            with database.transaction() as session:
-                session.execute(text(statement))
+        with pytest.raises(DatabaseError), database.transaction() as session:
+            session.execute(text(statement))
     with database.snapshot() as session:
         assert set(session.scalars(select(AuditEntry.actor))) >= {"slack:U0ALICE"}
         assert "someone else" not in set(session.scalars(select(AuditEntry.actor)))

@@ -370,7 +370,7 @@ def test_windows_1252_punctuation():
 
 def test_stray_invalid_bytes_in_a_utf8_file_are_read_as_cp1252_without_stopping():
     filler = "".join(f"p{n}@x.com,Zoë\n" for n in range(10_000)).encode()  # well past the first block
-    content = "Email,Name\n".encode() + filler + b"late@x.com,Ren\xe9e \x93Q\x94\n" + "after@x.com,Chloé\n".encode()
+    content = b"Email,Name\n" + filler + b"late@x.com,Ren\xe9e \x93Q\x94\n" + "after@x.com,Chloé\n".encode()
     source = open_csv(content)
     assert source.encoding == "utf-8"
     rows = list(source)

@@ -14,21 +14,21 @@ from email.message import Message
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from slack_sdk import WebClient
 from sqlalchemy import func, select
 
 from bot.cli import cli
 from bot.notifier import Notifier
 from bot.sender import send_campaign
+from bot.slack_client import slack_client
 from storage.audit import Actor
 from storage.campaigns import configure_campaign
 from storage.do_not_contact import mark_do_not_contact
 from storage.models import Activity
 from storage.prospects import find_prospect_id
 from tests import factories
-from tests.conftest import TEST_SECRET_KEY
 from tests.fake_slack import Scripted
 from tests.slack_driver import texts
+from tests.support import TEST_SECRET_KEY
 
 
 class Mailbox:
@@ -119,7 +119,7 @@ def test_send_unsubscribe_skip_and_notify_once(mail_settings, database, mailbox,
                       Scripted(status=429, body={"ok": False, "error": "ratelimited"}, headers={"Retry-After": "1"}),
                       Scripted(status=500, body={"ok": False, "error": "internal_error"}),
                       Scripted(drop=True))
-    worker = Notifier(database, WebClient(token="xoxb-test-token", base_url=fake_slack.api_url),
+    worker = Notifier(database, slack_client("xoxb-test-token", fake_slack.api_url, retries=False),
                       default_channel=mail_settings.slack_notify_channel, retry_base=0.05)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and not any(c.response.get("ok") for c in fake_slack.calls

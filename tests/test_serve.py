@@ -16,8 +16,8 @@ from sqlalchemy import select
 from storage.models import Membership
 from storage.unsubscribe import unsubscribe_token
 from tests import factories
-from tests.conftest import TEST_SECRET_KEY
 from tests.slack_driver import SIGNING_SECRET, SlackDriver
+from tests.support import TEST_SECRET_KEY
 
 
 def free_port() -> int:
@@ -53,9 +53,10 @@ def test_serve_answers_health_checks_slack_and_unsubscribe_links_and_notifies(da
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
                     assert response.status == 200
                     break
-            except OSError:
+            except OSError as error:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise AssertionError(process.stderr.read() if process.poll() is not None else "serve did not start")
+                    raise AssertionError(process.stderr.read() if process.poll() is not None
+                                         else "serve did not start") from error
                 time.sleep(0.1)
         driver = SlackDriver(f"http://127.0.0.1:{port}", fake_slack)
         assert driver.command("").status == 200

@@ -8,19 +8,19 @@ import threading
 import time
 
 import pytest
-from slack_sdk import WebClient
 from sqlalchemy import func, select, update
 
 from bot.notifier import Notifier
+from bot.slack_client import slack_client
 from storage import bulk_requests as bulk
 from storage.audit import Actor
 from storage.do_not_contact import mark_do_not_contact
 from storage.models import BulkRequest, BulkRequestItem, DoNotContact, Notification, utcnow
 from storage.sending import is_sendable, record_activity
 from tests import factories
-from tests.conftest import APPROVALS_CHANNEL
 from tests.fake_slack import GUEST, MANAGER, MEMBER, OTHER_MANAGER
 from tests.slack_driver import texts
+from tests.support import APPROVALS_CHANNEL
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_request_then_approval_journey(slack, fake_slack, database, q4):
         assert (row.reason, row.channel, row.actor) == ("no-interest", "bulk", f"slack:{MANAGER}")
 
     # One summary notification for the campaign, not twelve.
-    notifier = Notifier(database, WebClient(token="xoxb-test", base_url=fake_slack.api_url),
+    notifier = Notifier(database, slack_client("xoxb-test", fake_slack.api_url, retries=False),
                         default_channel="C0OPTOUTS", retry_base=0.01)
     assert notifier.deliver_due() == 1
     [summary] = [c for c in fake_slack.calls_to("chat.postMessage") if c["channel"] == "C0OPTOUTS"]
@@ -197,7 +197,7 @@ def test_a_request_expires_and_then_changes_nothing(slack, fake_slack, database,
     _, message = request_through_slack(slack, fake_slack, q4["id"], rule="domains", domains="globex.com")
     with database.transaction() as session:
         session.execute(update(BulkRequest).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
-    notifier = Notifier(database, WebClient(token="xoxb-test", base_url=fake_slack.api_url), default_channel="")
+    notifier = Notifier(database, slack_client("xoxb-test", fake_slack.api_url, retries=False), default_channel="")
     assert notifier.expire_requests() == 1
     [updated] = fake_slack.wait_for("chat.update")
     assert "*Expired* on" in texts({"blocks": updated["blocks"]}) and "Nothing changed" in texts(

@@ -85,6 +85,5 @@ def test_a_manager_blocks_the_domain(slack, fake_slack, database, jane, secret_k
     report = run_import(database, secret_key, "email,first_name\nnew.person@acme.com,New\nsomeone@zeta.io,Someone\n")
     assert (report.counts["skipped_blocked"], report.counts["new"]) == (1, 1)
     # And lifting anyone there is refused while it is blocked.
-    with pytest.raises(NotAllowed, match="Everyone at acme.com is blocked"):
-        with database.transaction() as session:
-            lift_do_not_contact(session, jane["id"], actor=Actor("cli:ops", "cli"))
+    with pytest.raises(NotAllowed, match="Everyone at acme.com is blocked"), database.transaction() as session:
+        lift_do_not_contact(session, jane["id"], actor=Actor("cli:ops", "cli"))

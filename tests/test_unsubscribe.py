@@ -17,7 +17,7 @@ from storage.prospects import prospect_details
 from storage.suppressions import is_address_suppressed
 from storage.unsubscribe import unsubscribe_token
 from tests import factories
-from tests.conftest import TEST_SECRET_KEY
+from tests.support import TEST_SECRET_KEY
 
 
 @pytest.fixture
@@ -128,26 +128,12 @@ def test_a_deleted_prospects_link_still_answers_and_blocks_the_address(slack, da
     assert "jane" not in repr(state(database, link["prospect"]))
 
 
-def test_the_database_down_means_try_again_and_nothing_changed(fake_slack, slack_settings, database, link):
-    import threading
+def test_the_database_down_means_try_again_and_nothing_changed(fake_slack, database, link):
+    from tests.harness import running
 
-    from waitress import create_server
-
-    from bot.app import create_app
-    from bot.web import create_wsgi_app
-    from storage.db import Database
-    from tests.test_slack_security import _quietly
-
-    down = Database("postgresql+psycopg://nobody@127.0.0.1:9/gone")
-    server = create_server(create_wsgi_app(create_app(slack_settings, down), down, slack_settings),
-                           host="127.0.0.1", port=0)
-    threading.Thread(target=lambda: _quietly(server.run), daemon=True).start()
-    try:
-        req = urllib.request.Request(f"http://127.0.0.1:{server.effective_port}{link['path']}",
-                                     data=b"List-Unsubscribe=One-Click", method="POST")
+    with running("postgresql+psycopg://nobody@127.0.0.1:9/gone", fake=fake_slack) as down:
+        req = urllib.request.Request(f"{down.slack.base_url}{link['path']}", data=b"List-Unsubscribe=One-Click",
+                                     method="POST")
         with pytest.raises(urllib.error.HTTPError) as failed:
             urllib.request.urlopen(req, timeout=10)
         assert failed.value.code == 503 and failed.value.headers["Retry-After"] == "60"
-    finally:
-        server.close()
-        down.dispose()

@@ -1,10 +1,15 @@
-"""One running app per database for a whole test module: the same pieces as conftest's `slack` fixture (the real
-app behind waitress, the fake Slack Web API, signed requests), started once, so that property-based tests and
-large tables can send hundreds of requests without paying a server start and stop (about two seconds) each.
+"""The Slack harness: the real app (`bot.app.create_app`) behind the production WSGI server (waitress) on a random
+port, a fake Slack Web API (tests/fake_slack.py), and a driver that talks to the app as Slack does, with signed
+requests (tests/slack_driver.py).
 
-It also knows when a request is really finished: the lazy listeners that run after the acknowledgement are
-counted as they are submitted, and `drain` waits for the last one, so a test reads every message and view the
-bot sent without guessing how long to sleep.
+`running()` builds it, for conftest's `slack` fixture (one app per test) and for the module-scoped `live`
+fixtures (`start()`: one app per database for a whole module, so that property-based tests and large tables can
+send hundreds of requests without paying a server start and stop each).
+
+It knows when a request is really finished: the lazy listeners that run after the acknowledgement are counted as
+they are submitted, and `drain` waits for the last one, so a test reads every message and view the bot sent
+without guessing how long to sleep. And `check_views` is the one place that checks every view the bot sent Slack
+against Block Kit's rules.
 """
 
 from __future__ import annotations
@@ -12,12 +17,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,9 +33,9 @@ from bot.settings import Settings
 from bot.web import create_wsgi_app
 from storage.db import Database
 from storage.models import AuditEntry, BlockedDomain, BulkRequest, DoNotContact, Prospect
-from tests.conftest import APPROVALS_CHANNEL, POSTGRES_URL, TEST_SECRET_KEY, _empty_postgres
 from tests.fake_slack import FakeSlack
 from tests.slack_driver import SIGNING_SECRET, SlackDriver, validate_view
+from tests.support import APPROVALS_CHANNEL, TEST_SECRET_KEY, empty_database_url
 
 # The tables a refused or invalid request must leave exactly as they were.
 WATCHED = {"prospects": Prospect, "do_not_contact": DoNotContact, "audit_log": AuditEntry,
@@ -48,7 +52,7 @@ class TrackingExecutor(ThreadPoolExecutor):
     """Bolt's executor for lazy listeners, remembering what has not finished yet."""
 
     def __init__(self) -> None:
-        super().__init__(max_workers=5, thread_name_prefix="lazy")
+        super().__init__(max_workers=5, thread_name_prefix="lazy")  # Bolt's own default
         self._pending: set[Future[Any]] = set()
         self._lock = threading.Lock()
 
@@ -172,53 +176,66 @@ def leaks(value: Any, *typed: str) -> list[str]:
     return found
 
 
+def check_views(fake: FakeSlack) -> None:
+    """Every view the bot sent Slack must pass Block Kit validation: those it opened, pushed, updated or published
+    through the Web API, and those it answered a request with (`response_action`), as the driver recorded them."""
+    with fake._lock:
+        views = [call.args.get("view") for call in fake.calls if call.method.startswith("views.")]
+        views += fake.answered_views
+    for view in views:
+        if isinstance(view, dict):
+            validate_view(view)
+
+
+def app_settings(database_url: str, fake: FakeSlack) -> Settings:
+    """The app's settings in tests: Slack is `fake`, requests are signed with the driver's secret."""
+    return Settings(database_url=database_url, secret_key=TEST_SECRET_KEY, slack_bot_token="xoxb-test-token",
+                    slack_app_token="xapp-test-token", slack_signing_secret=SIGNING_SECRET,
+                    slack_api_url=fake.api_url, slack_approvals_channel=APPROVALS_CHANNEL)
+
+
 def start(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     """The generator behind a module-scoped fixture parametrised with "sqlite" and "postgresql": an empty,
     migrated database of that kind, served for the whole module."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("live") / "prospectbot.db"
-        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        _empty_postgres(request.getfixturevalue("_postgres"))
-        url = POSTGRES_URL
-    with running(request.param, url) as live:
+    with running(empty_database_url(request.param, request, tmp_path_factory.mktemp("live"))) as live:
         yield live
 
 
 @contextmanager
-def running(kind: str, url: str) -> Iterator[LiveApp]:
-    """The app on the database at `url`, behind waitress, with a fake Slack of its own."""
+def running(database: str | Database, *, fake: FakeSlack | None = None) -> Iterator[LiveApp]:
+    """The app behind waitress, on `database` (a URL; or a Database the caller keeps and disposes of), with `fake`
+    as Slack's Web API (a fake of its own when none is given, checked with `check_views` at the end). On the way
+    out, the lazy listeners still running are waited for before the server stops."""
     from waitress import create_server
 
-    fake = FakeSlack().start()
-    database = Database(url)
-    settings = Settings(database_url=url, secret_key=TEST_SECRET_KEY, slack_bot_token="xoxb-test-token",
-                        slack_app_token="xapp-test-token", slack_signing_secret=SIGNING_SECRET,
-                        slack_api_url=fake.api_url, slack_approvals_channel=APPROVALS_CHANNEL)
-    app = create_app(settings, database)
-    executor = TrackingExecutor()
-    # Bolt hands lazy listeners to this executor; the attribute names are Bolt 1.x's ThreadListenerRunner.
-    app.listener_runner.listener_executor = executor
-    app.listener_runner.lazy_listener_runner.executor = executor
-    wsgi = create_wsgi_app(app, database, settings)
-    # A short loop timeout, so that closing the server at the end of the module does not wait a second.
-    server = create_server(wsgi, host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05)
-    thread = threading.Thread(target=_quietly, args=(server.run,), daemon=True)
-    thread.start()
-    errors = ErrorLog()
-    logging.getLogger().addHandler(errors)
-    try:
-        yield LiveApp(kind, database, fake, SlackDriver(f"http://127.0.0.1:{server.effective_port}", fake),
-                      settings, executor, errors, wsgi)
-    finally:
-        logging.getLogger().removeHandler(errors)
-        executor.drain()
-        server.close()
-        thread.join(timeout=5)
-        executor.shutdown()
-        fake.stop()
-        database.dispose()
+    with ExitStack() as stack:
+        if isinstance(database, str):
+            database = Database(database)
+            stack.callback(database.dispose)
+        if fake is None:
+            fake = FakeSlack().start()
+            stack.callback(check_views, fake)
+            stack.callback(fake.stop)
+        settings = app_settings(database.url.render_as_string(hide_password=False), fake)
+        app = create_app(settings, database)
+        executor = TrackingExecutor()
+        stack.callback(executor.shutdown)
+        # Bolt hands lazy listeners to this executor; the attribute names are Bolt 1.x's ThreadListenerRunner.
+        app.listener_runner.listener_executor = executor
+        app.listener_runner.lazy_listener_runner.executor = executor
+        wsgi = create_wsgi_app(app, database, settings)
+        # A short loop timeout, so that closing the server does not wait a second.
+        server = create_server(wsgi, host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05)
+        thread = threading.Thread(target=_quietly, args=(server.run,), daemon=True)
+        thread.start()
+        stack.callback(thread.join, timeout=5)
+        stack.callback(server.close)
+        errors = ErrorLog()
+        logging.getLogger().addHandler(errors)
+        stack.callback(logging.getLogger().removeHandler, errors)
+        stack.callback(executor.drain)
+        driver = SlackDriver(f"http://127.0.0.1:{server.effective_port}", fake, drain=executor.drain)
+        yield LiveApp(database.url.get_backend_name(), database, fake, driver, settings, executor, errors, wsgi)
 
 
 def _quietly(run: Any) -> None:
@@ -226,11 +243,3 @@ def _quietly(run: Any) -> None:
         run()
     except OSError:
         pass  # closing the listening socket ends waitress's loop this way
-
-
-def check_views(live: LiveApp) -> None:
-    """Every view the bot sent must pass Block Kit validation, as conftest checks after each test."""
-    for method, args in live.shown():
-        view = args.get("view")
-        if method.startswith("views.") and isinstance(view, dict):
-            validate_view(view)

@@ -1,0 +1,37 @@
+"""What tests share besides fixtures: the secret key and Slack channel the test app is configured with, and the
+databases tests run on (a copy of a migrated SQLite file, or the PostgreSQL server that .ci/run starts)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from storage.db import Database
+from storage.models import Base
+
+TEST_SECRET_KEY = b"test-secret-key-0123456789-abcdefghijklmnop"
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+APPROVALS_CHANNEL = "C0APPROVALS"
+
+
+def empty_postgres(database: Database) -> None:
+    """Every table emptied, ids from 1 again; the settings row (the secret key's check) stays."""
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables if table.name != "settings")
+    with database.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def empty_database_url(kind: str, request: pytest.FixtureRequest, directory: Path) -> str:
+    """A migrated, empty database of `kind` ("sqlite" or "postgresql"), as a URL: a copy of the session's SQLite
+    template in `directory`, or the PostgreSQL test server emptied. For fixtures: it asks for conftest's session
+    fixtures by name."""
+    if kind == "sqlite":
+        path = directory / "prospectbot.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        return f"sqlite:///{path}"
+    empty_postgres(request.getfixturevalue("_postgres"))
+    return POSTGRES_URL
