@@ -13,6 +13,7 @@ import uuid
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.web import forget_old_requests
 from handlers.decision_announcer import announce_decision
 from handlers.notifications.views import build_opt_out_message
 from storage import bulk_requests, outbox
@@ -125,6 +126,7 @@ class Notifier:
             try:
                 if time.monotonic() >= next_sweep:
                     self.expire_requests()
+                    forget_old_requests(self.database)
                     next_sweep = time.monotonic() + expiry_every
                 busy = self.deliver_due()
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker

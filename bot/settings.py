@@ -191,6 +191,17 @@ def _key_file_beside(database_path: Path) -> str:
         return _read_key(path)
     except FileNotFoundError:
         pass
+    if _holds_data(database_path):
+        # A new key could only be the wrong one: the start would be refused anyway, and the file left behind
+        # would hide which one went missing. Read once more: a process starting at the same moment writes the
+        # key before it creates the database.
+        try:
+            return _read_key(path)
+        except FileNotFoundError:
+            raise ConfigurationError(
+                f"The database {database_path} was created with a key kept in {path}, which is missing: restore "
+                "it from a backup (or set SECRET_KEY to that key)."
+            ) from None
     path.parent.mkdir(parents=True, exist_ok=True)
     # Written aside, then linked into place: a process starting at the same moment sees no key or a whole one.
     draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
@@ -204,6 +215,13 @@ def _key_file_beside(database_path: Path) -> str:
     finally:
         draft.unlink()
     return _read_key(path)
+
+
+def _holds_data(database_path: Path) -> bool:
+    try:
+        return database_path.stat().st_size > 0
+    except OSError:
+        return False
 
 
 def _read_key(path: Path) -> str:

@@ -2,34 +2,51 @@
 
 from __future__ import annotations
 
-import io
+import datetime as dt
+import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qsl
 
-from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 
 from bot import unsubscribe_pages as pages
 from bot.settings import Settings, sender_name
-from storage import unsubscribe
+from storage import replays, unsubscribe
 from storage.db import Database
 from storage.errors import DatabaseUnavailable
+from storage.models import utcnow
+from storage.replays import StoredAnswer
 
 SLACK_PATH = "/slack/events"
 UNSUBSCRIBE_PREFIX = "/unsubscribe/"
 ONE_CLICK_BODY = b"List-Unsubscribe=One-Click"
 StartResponse = Callable[..., Any]
 
+# The kinds of Slack request that change something here: each is applied once, however often the same signed
+# request arrives (a replay inside the five minutes its signature is valid), and a repeat gets the first answer.
+# The other kinds only read and are answered afresh, with no write in their way: slash commands open a modal or
+# search, type-aheads (block_suggestion) must answer in a few milliseconds (p99 ≤ 5 ms), and the one event,
+# app_home_opened, publishes App Home again.
+APPLIED_ONCE = ("block_actions", "view_submission")
+# Longer than a signature is valid (five minutes), with room for clocks that disagree.
+REQUEST_RECORDS_KEPT = dt.timedelta(minutes=10)
+# How long a repeat waits for the first arrival's answer: Slack gives up on a request after three seconds.
+REPEAT_WAIT_SECONDS = 2.5
+EMPTY_ACK = StoredAnswer(200, "text/plain;charset=utf-8", "")
+
 log = logging.getLogger(__name__)
 
 
 def create_wsgi_app(app: App, database: Database, settings: Settings) -> Callable[[dict[str, Any], StartResponse],
                                                                                    Iterable[bytes]]:
-    slack = SlackRequestHandler(app, path=SLACK_PATH)
     verifier = SignatureVerifier(settings.slack_signing_secret) if settings.slack_signing_secret else None
     sender = sender_name(settings)
 
@@ -45,19 +62,71 @@ def create_wsgi_app(app: App, database: Database, settings: Settings) -> Callabl
         return _reply(start_response, "404 Not Found", {"error": "not found"})
 
     def _slack(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """The signature is checked here, before Bolt reads the request: Bolt parses the body first and raises on
-        one it can not read (not JSON, not UTF-8), and its own check raises on a timestamp that is not a number.
-        Whoever posts such garbage without Slack's signature gets a 401 like any other forger, not a 500 and a
-        traceback in the log. (Bolt checks the signature again.) A signed request Bolt can not read is a 400."""
+        """The signature is checked here, on the bytes Slack signed, and only here (Bolt's own check is off): then
+        the body is read by Slack's rules, not Bolt's (see `read_slack_body`), and Bolt is handed JSON it can not
+        misread. Whoever posts garbage without Slack's signature gets a 401 like any other forger, not a 500 and a
+        traceback in the log; a signed request that can not be read is a 400."""
         body = _read_body(environ, limit=None)
-        if verifier is not None and not _signed(verifier, environ, body):
+        if verifier is None or not _signed(verifier, environ, body):
             return _reply(start_response, "401 Unauthorized", {"error": "invalid request"})
-        environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _reply(start_response, "404 Not Found", {"error": "not found"})
         try:
-            return slack(environ, start_response)
-        except Exception as error:  # noqa: BLE001 - raised before Bolt answered anything
+            payload = read_slack_body(body.decode(), environ.get("CONTENT_TYPE"))
+            as_json = json.dumps(payload)
+        except (ValueError, RecursionError) as error:
             log.warning("could not read a signed request to %s (%s)", SLACK_PATH, type(error).__name__)
             return _reply(start_response, "400 Bad Request", {"error": "bad request"})
+        dispatch = partial(_dispatch, as_json, environ.get("QUERY_STRING", ""), _bolt_headers(environ))
+        answer = _once(_request_key(environ), dispatch) if payload.get("type") in APPLIED_ONCE else dispatch()
+        return _answer(start_response, answer)
+
+    def _dispatch(body: str, query: str, headers: dict[str, str | Sequence[str]]) -> StoredAnswer:
+        try:
+            response: BoltResponse = app.dispatch(BoltRequest(body=body, query=query, headers=headers))
+        except Exception as error:  # noqa: BLE001 - raised before Bolt answered anything
+            log.warning("could not read a signed request to %s (%s)", SLACK_PATH, type(error).__name__)
+            return StoredAnswer(400, "application/json", json.dumps({"error": "bad request"}))
+        content_type = response.headers.get("content-type") or ["text/plain;charset=utf-8"]
+        return StoredAnswer(response.status, content_type[0], response.body)
+
+    def _once(key: str, dispatch: Callable[[], StoredAnswer]) -> StoredAnswer:
+        """Applies a request the first time its key arrives, at any instance, and answers every later arrival as
+        the first was answered, without applying it again."""
+        try:
+            with database.transaction() as session:
+                first = replays.claim(session, key)
+        except DatabaseUnavailable:
+            # The listener needs the database too, and tells the user in a sentence that it is unavailable.
+            log.warning("could not record a Slack request before applying it: the database is unavailable")
+            return dispatch()
+        if not first:
+            return _first_answer(key)
+        answer = dispatch()
+        try:
+            with database.transaction() as session:
+                replays.record_answer(session, key, answer)
+        except DatabaseUnavailable:
+            log.warning("could not record the answer to a Slack request: a repeat of it gets an empty "
+                        "acknowledgement")
+        return answer
+
+    def _first_answer(key: str) -> StoredAnswer:
+        deadline = time.monotonic() + REPEAT_WAIT_SECONDS
+        while True:
+            try:
+                with database.snapshot() as session:
+                    answer = replays.stored_answer(session, key)
+            except DatabaseUnavailable:
+                answer = None
+            if answer is not None:
+                return answer
+            if time.monotonic() >= deadline:
+                # Still being answered, or its process died: either way it must not be applied twice.
+                log.info("a Slack request arrived again before its first arrival was answered; acknowledged "
+                         "without applying it")
+                return EMPTY_ACK
+            time.sleep(0.02)
 
     def _unsubscribe(environ: dict[str, Any], start_response: StartResponse, token: str,
                      method: str) -> Iterable[bytes]:
@@ -66,11 +135,14 @@ def create_wsgi_app(app: App, database: Database, settings: Settings) -> Callabl
             return _html(start_response, "404 Not Found", pages.not_found_page())
         try:
             if method in ("GET", "HEAD"):
-                # Link scanners fetch every URL in a message: a GET only shows the question.
+                # Link scanners fetch every URL in a message: a GET only asks, or says it is already done.
                 with database.snapshot() as session:
                     target = unsubscribe.describe(session, membership_id)
                 if target is None:
                     return _html(start_response, "404 Not Found", pages.not_found_page())
+                if target.already:
+                    return _html(start_response, "200 OK", pages.done_page(sender, target.masked_email,
+                                                                            already=True))
                 return _html(start_response, "200 OK", pages.confirm_page(sender, target.masked_email,
                                                                            UNSUBSCRIBE_PREFIX + token))
             if method != "POST":
@@ -89,6 +161,59 @@ def create_wsgi_app(app: App, database: Database, settings: Settings) -> Callabl
                                                                 already=result.outcome != "unsubscribed"))
 
     return application
+
+
+def read_slack_body(body: str, content_type: str | None) -> dict[str, Any]:
+    """A Slack request's body as Slack means it. Bolt's own reading takes any form that merely contains the
+    letters "payload" for an interaction and finds nothing in it, so `/prospect payload`, a command from
+    #payload-team or by a user called payload… went unhandled. Here a form is an interaction only when `payload`
+    is its one field (its value the interaction's JSON); any other form is its fields (a slash command, Slack's
+    ssl_check); JSON is JSON."""
+    if not body:
+        return {}
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type == "application/json" or body.startswith("{"):
+        value = json.loads(body)
+    else:
+        fields = dict(parse_qsl(body, keep_blank_values=True))
+        value = json.loads(fields["payload"]) if fields.keys() == {"payload"} else fields
+    if not isinstance(value, dict):
+        raise ValueError("a Slack request's body is an object")
+    return value
+
+
+def _bolt_headers(environ: dict[str, Any]) -> dict[str, str | Sequence[str]]:
+    """What Bolt reads of the headers: Slack's own (retries, signature); the body it gets is JSON. Bolt's internal
+    x-slack-bolt-* headers are dropped: no signature covers headers, and with them a resent request could run one
+    lazy listener alone, skipping its acknowledgement's checks."""
+    headers: dict[str, str | Sequence[str]] = {"content-type": "application/json"}
+    for key, value in environ.items():
+        if key.startswith("HTTP_X_SLACK_") and not key.startswith("HTTP_X_SLACK_BOLT_"):
+            headers[key[len("HTTP_"):].lower().replace("_", "-")] = value
+    return headers
+
+
+def _request_key(environ: dict[str, Any]) -> str:
+    """The signature covers the timestamp and every byte of the body: the same signature is the same request,
+    and two clicks, even on one button, are two requests."""
+    return hashlib.sha256(environ.get("HTTP_X_SLACK_SIGNATURE", "").encode()).hexdigest()
+
+
+def forget_old_requests(database: Database) -> int:
+    """Deletes the records of Slack requests too old to arrive again (their signature has run out); the
+    notification worker's periodic sweep calls it."""
+    with database.transaction() as session:
+        return replays.forget_older_than(session, utcnow() - REQUEST_RECORDS_KEPT)
+
+
+def _answer(start_response: StartResponse, answer: StoredAnswer) -> Iterable[bytes]:
+    body = answer.body.encode()
+    try:
+        status = f"{answer.status} {HTTPStatus(answer.status).phrase}"
+    except ValueError:
+        status = f"{answer.status} Unknown"
+    start_response(status, [("Content-Type", answer.content_type), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _read_body(environ: dict[str, Any], limit: int | None = 4096) -> bytes:

@@ -21,7 +21,7 @@ class StalePayload(ProspectbotError):
 def decode(raw: str | None) -> dict[str, Any]:
     try:
         value = json.loads(raw or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than any value this app writes
         raise StalePayload() from None
     if not isinstance(value, dict):
         raise StalePayload()

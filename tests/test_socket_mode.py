@@ -11,6 +11,7 @@ from websockets.sync.server import serve
 
 from bot.runners import run_socket_mode
 from bot.settings import ConfigurationError
+from tests import factories
 from tests.fake_slack import TEAM_ID, Scripted
 
 
@@ -80,6 +81,43 @@ def test_slash_command_over_socket_mode_opens_the_find_modal(endpoint, fake_slac
         stop.set()
         runner.join(timeout=10)
     assert not runner.is_alive()
+
+
+def test_socket_mode_payloads_holding_the_word_payload_are_read_as_they_are(endpoint, fake_slack, slack_settings,
+                                                                           database):
+    """Socket Mode delivers JSON, already parsed: the form Bolt misreads over HTTP never exists here."""
+    with database.transaction() as session:
+        campaign = factories.campaign(session, "Payload & Command = 100%")
+        factories.prospect(session, "payload@command.example", campaign, first_name="Payload", last_name="Typeson")
+    stop = threading.Event()
+    runner = threading.Thread(target=run_socket_mode, args=(slack_settings, database), kwargs={"stop": stop},
+                              daemon=True)
+    runner.start()
+    try:
+        endpoint.outgoing.put({
+            "envelope_id": "env-1", "type": "slash_commands", "accepts_response_payload": True,
+            "payload": {"team_id": TEAM_ID, "user_id": "U0ALICE", "user_name": "payload", "command": "/prospect",
+                        "text": "payload", "channel_id": "C0SALES", "channel_name": "payload-team",
+                        "api_app_id": "A0APP", "trigger_id": "trigger-1",
+                        "response_url": f"{fake_slack.api_url}response_url/U0ALICE"},
+        })
+        assert endpoint.acks.get(timeout=10)["envelope_id"] == "env-1"
+        [opened] = fake_slack.wait_for("views.open", timeout=10)
+        assert "Payload Typeson" in json.dumps(opened["view"])
+        endpoint.outgoing.put({
+            "envelope_id": "env-2", "type": "interactive", "accepts_response_payload": True,
+            "payload": {"type": "block_suggestion", "team": {"id": TEAM_ID}, "api_app_id": "A0APP",
+                        "user": {"id": "U0ALICE", "name": "payload", "team_id": TEAM_ID},
+                        "action_id": "find.campaign", "block_id": "find_campaign", "value": "Payload & Command",
+                        "view": {"id": "V0FIND", "type": "modal", "callback_id": "find", "blocks": [],
+                                 "private_metadata": "payload=1&command=/prospect", "state": {"values": {}}}},
+        })
+        ack = endpoint.acks.get(timeout=10)
+        assert ack["envelope_id"] == "env-2"
+        assert [option["text"]["text"] for option in ack["payload"]["options"]] == ["Payload & Command = 100%"]
+    finally:
+        stop.set()
+        runner.join(timeout=10)
 
 
 def test_a_refused_bot_token_is_one_clear_sentence(fake_slack, slack_settings, database):
