@@ -3,10 +3,15 @@
 Memory stays flat: the file is streamed, each chunk is looked up against the database in a few queries, and
 duplicates within the file are recognised by the import run that created their membership, not by a set kept
 in memory. Re-running an interrupted import is safe: everything already written is recognised.
+
+Columns in which another tool recorded a state (prospect_csv.states) are honoured: a person's own opt-out and a
+team's do not contact become do not contact, a hard bounce is recorded as a bounce in this campaign, whether the
+person is new, known, or in the campaign already.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -19,13 +24,26 @@ from sqlalchemy.orm import Session
 
 from storage.audit import Actor, record_audit
 from storage.campaigns import get_or_create_campaign
+from storage.do_not_contact import apply_do_not_contact
 from storage.domains import blocked_domains_among
-from storage.emails import InvalidEmail, email_domain, normalise_email
+from storage.emails import InvalidEmail, address_key, email_domain, normalise_email
 from storage.fast_insert import among, bulk_insert
-from storage.keys import address_fingerprint
-from storage.models import DoNotContact, Import, Membership, Suppression, utcnow
-from storage.prospect_csv import ProspectCsv, RowProblem, SourceRow
-from storage.prospects import insert_new_prospects, new_prospect_row, prospect_ids_by_email
+from storage.keys import address_identity
+from storage.models import Activity, DoNotContact, Import, Membership, Suppression, utcnow
+from storage.outbox import enqueue_summary
+from storage.prospect_csv import (
+    HARD_BOUNCE,
+    OWN_OPT_OUT,
+    STATE_KINDS,
+    TEAM_DO_NOT_CONTACT,
+    ProspectCsv,
+    RowProblem,
+    SourceRow,
+    StateColumn,
+    UnreadableState,
+    row_states,
+)
+from storage.prospects import insert_new_prospects, new_prospect_row, prospect_ids_by_key
 
 Transaction = Callable[[], AbstractContextManager[Session]]
 IMPORT_CHUNK = 5_000
@@ -41,6 +59,9 @@ class RowOutcome(NamedTuple):
     email: str
     outcome: str
     message: str = ""
+    # What the row's state columns recorded, beside the outcome (a new contact may have opted out): "opted_out",
+    # "do_not_contact", "bounced", or two joined by "+" ("opted_out+bounced"); "" for nothing.
+    state: str = ""
 
 
 @dataclass
@@ -48,6 +69,8 @@ class ImportReport:
     campaign_name: str
     import_id: int
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    # Of the rows counted above, how many recorded each state (prospect_csv.STATE_KINDS).
+    states: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATE_KINDS, 0))
     # A few examples of each problem for the summary; --report writes every one.
     samples: dict[str, list[RowOutcome]] = field(default_factory=dict)
 
@@ -57,6 +80,9 @@ class ImportReport:
 
     def add(self, outcome: RowOutcome) -> None:
         self.counts[outcome.outcome] += 1
+        if outcome.state:
+            for kind in outcome.state.split("+"):
+                self.states[kind] += 1
         if outcome.outcome not in ("new", "added"):
             kept = self.samples.setdefault(outcome.outcome, [])
             if len(kept) < SAMPLES_KEPT:
@@ -83,6 +109,7 @@ def import_prospects(
         session.flush()
         report = ImportReport(campaign_name=campaign.name, import_id=run.id)
         campaign_id = campaign.id
+    states = _StateRecorder(source.state_columns, source.name, actor) if source.state_columns else None
 
     def emit(outcome: RowOutcome) -> None:
         report.add(outcome)
@@ -93,18 +120,21 @@ def import_prospects(
     while chunk := list(islice(rows, chunk_size)):
         with _no_cycle_collection(), transaction() as session:
             outcomes = _import_chunk(session, chunk, campaign_id=campaign_id, import_id=report.import_id,
-                                     actor=actor, secret_key=secret_key, source_label=source_label)
+                                     actor=actor, secret_key=secret_key, source_label=source_label, states=states)
         for outcome in outcomes:
             emit(outcome)
         if on_progress is not None:
             on_progress()
 
+    counts = {**report.counts, **report.states} if states else report.counts
     with transaction() as session:
         session.execute(
-            update(Import).where(Import.id == report.import_id).values(finished_at=utcnow(), counts=report.counts)
+            update(Import).where(Import.id == report.import_id).values(finished_at=utcnow(), counts=counts)
         )
         record_audit(session, actor, "import.finish", campaign_id=campaign_id,
-                     after={"import_id": report.import_id, **report.counts})
+                     after={"import_id": report.import_id, **counts})
+        if states:
+            states.announce(session, campaign_id)
     return report
 
 
@@ -130,11 +160,14 @@ def _import_chunk(
     actor: Actor,
     secret_key: bytes,
     source_label: str,
+    states: _StateRecorder | None = None,
 ) -> Iterator[RowOutcome]:
-    """Writes one chunk and returns each row's outcome, in file order."""
+    """Writes one chunk and returns each row's outcome, in file order. Rows are told apart by their address's
+    identity (storage.emails.address_key): the same mailbox in another case or domain form is one person."""
     outcomes: dict[int, RowOutcome] = {}
     first_line_of: dict[str, int] = {}
     values_of: dict[str, dict[str, str]] = {}
+    flagged: list[tuple[int, str, dict[str, str]]] = []  # (line, address key, states) of rows recording any
     for row in chunk:
         if isinstance(row, RowProblem):
             outcomes[row.line] = RowOutcome(row.line, "", "invalid", row.message)
@@ -142,38 +175,49 @@ def _import_chunk(
         raw = row.values.get("email", "")
         try:
             email = normalise_email(raw)
+            key = address_key(email)
         except InvalidEmail as error:
             outcomes[row.line] = RowOutcome(row.line, raw, "invalid", f"invalid email address: {error.reason}")
             continue
-        if email in first_line_of:
+        if states is not None:
+            try:
+                recorded = row_states(states.columns, row.states)
+            except UnreadableState as error:
+                outcomes[row.line] = RowOutcome(row.line, email, "invalid", str(error))
+                continue
+            if recorded:
+                flagged.append((row.line, key, recorded))
+        if key in first_line_of:
             outcomes[row.line] = RowOutcome(row.line, email, "duplicate_in_file",
-                                            f"same address as line {first_line_of[email]}")
+                                            f"same address as line {first_line_of[key]}")
             continue
-        first_line_of[email] = row.line
-        values_of[email] = {**row.values, "email": email}
+        first_line_of[key] = row.line
+        values_of[key] = {**row.values, "email": email}
 
-    known = prospect_ids_by_email(session, list(values_of))
-    unknown = [email for email in values_of if email not in known]
+    known = prospect_ids_by_key(session, list(values_of))
+    unknown = [key for key in values_of if key not in known]
 
-    fingerprints = {email: address_fingerprint(secret_key, email) for email in unknown}
-    suppressed = set(session.scalars(select(Suppression.fingerprint)
-                                     .where(among(session, Suppression.fingerprint, list(fingerprints.values())))))
-    blocked_domains = blocked_domains_among(session, sorted({email_domain(email) for email in unknown}))
+    identities = {key: address_identity(secret_key, values_of[key]["email"]) for key in unknown}
+    # Fingerprints kept before the upgrade may be of the address as shown (legacy): both forms are looked up.
+    suppressed = set(session.scalars(select(Suppression.fingerprint).where(among(
+        session, Suppression.fingerprint, [fp for identity in identities.values() for fp in identity.fingerprints]))))
+    blocked_domains = blocked_domains_among(session, sorted({email_domain(key) for key in unknown}))
     now = utcnow()
     to_create = []
-    for email in unknown:
-        if fingerprints[email] in suppressed:
-            outcomes[first_line_of[email]] = RowOutcome(first_line_of[email], email, "skipped_blocked",
-                                                        "this address was deleted and blocked from imports")
-        elif blocked_domains and email_domain(email) in blocked_domains:
-            outcomes[first_line_of[email]] = RowOutcome(first_line_of[email], email, "skipped_blocked",
-                                                        f"everyone at {email_domain(email)} is blocked")
+    for key in unknown:
+        email = values_of[key]["email"]
+        if not suppressed.isdisjoint(identities[key].fingerprints):
+            outcomes[first_line_of[key]] = RowOutcome(first_line_of[key], email, "skipped_blocked",
+                                                      "this address was deleted and blocked from imports")
+        elif blocked_domains and email_domain(key) in blocked_domains:
+            outcomes[first_line_of[key]] = RowOutcome(first_line_of[key], email, "skipped_blocked",
+                                                      f"everyone at {email_domain(key)} is blocked")
         else:
-            to_create.append(new_prospect_row(values_of[email], source=source_label, now=now))
+            to_create.append(new_prospect_row(values_of[key], identities[key], source=source_label, now=now))
     created = insert_new_prospects(session, to_create)
     # A concurrent import may have created some of them a moment ago: treat those as known people.
-    raced = [row["email"] for row in to_create if row["email"] not in created]
-    known.update(prospect_ids_by_email(session, raced))
+    raced = [row["email_key"] for row in to_create if row["email_key"] not in created]
+    known.update(prospect_ids_by_key(session, raced))
 
     known_ids = list(known.values())
     do_not_contact = set(session.scalars(select(DoNotContact.prospect_id)
@@ -186,19 +230,20 @@ def _import_chunk(
         ).all()
     )
     to_add: list[int] = []
-    for email, prospect_id in known.items():
-        line = first_line_of[email]
-        if prospect_id in do_not_contact:
+    for key, prospect_id in known.items():
+        line, email = first_line_of[key], values_of[key]["email"]
+        # Added earlier in this file comes first: a row's opt-out column may have made them do not contact since.
+        if memberships.get(prospect_id, -1) == import_id:
+            outcomes[line] = RowOutcome(line, email, "duplicate_in_file", "already added earlier in this file")
+        elif prospect_id in do_not_contact:
             outcomes[line] = RowOutcome(line, email, "skipped_do_not_contact", "this person is do not contact")
         elif prospect_id in memberships:
-            in_this_run = memberships[prospect_id] == import_id
-            outcomes[line] = RowOutcome(line, email, "duplicate_in_file" if in_this_run else "already_in_campaign",
-                                        "already added earlier in this file" if in_this_run else "")
+            outcomes[line] = RowOutcome(line, email, "already_in_campaign")
         else:
             to_add.append(prospect_id)
             outcomes[line] = RowOutcome(line, email, "added")
-    for email in created:
-        outcomes[first_line_of[email]] = RowOutcome(first_line_of[email], email, "new")
+    for key in created:
+        outcomes[first_line_of[key]] = RowOutcome(first_line_of[key], values_of[key]["email"], "new")
 
     new_members = list(created.values()) + to_add
     bulk_insert(
@@ -208,7 +253,99 @@ def _import_chunk(
          for pid in new_members],
         ignore_duplicates=True,
     )
-    if new_members:
+    bounced: list[int] = []
+    if flagged and states is not None:
+        prospect_ids = {**known, **created}
+        recorded_states, bounced = states.record(session, flagged, prospect_ids, campaign_id=campaign_id,
+                                                 members={*memberships, *new_members}, now=now)
+        for line, state in recorded_states.items():
+            outcomes[line] = outcomes[line]._replace(state=state)
+    if new_members or bounced:
         record_audit(session, actor, "import", campaign_id=campaign_id,
-                     after={"import_id": import_id, "created": sorted(created.values()), "added": sorted(to_add)})
+                     after={"import_id": import_id, "created": sorted(created.values()), "added": sorted(to_add),
+                            **({"bounced": sorted(bounced)} if bounced else {})})
     return iter(sorted(outcomes.values()))
+
+
+class _StateRecorder:
+    """What a file's state columns say, written chunk by chunk: do not contact for an own opt-out (reason
+    "requested", which nobody can lift) or a team's decision ("other", with a note naming the column), through
+    the channel "import"; a bounce in the campaign for a hard bounce.
+
+    Slack hears of it once, at the end of the import (`announce`): one summary per reason in the campaign's
+    channel. A file of 50,000 old opt-outs must not post 50,000 messages, nor one summary per chunk of 5,000."""
+
+    def __init__(self, columns: tuple[StateColumn, ...], file_name: str, actor: Actor) -> None:
+        self.columns = columns
+        self._file_name = file_name
+        self._actor = Actor(actor.who, "import")
+        self._changed = {"requested": 0, "other": 0}  # prospects newly do not contact (or upgraded), by reason
+
+    def record(self, session: Session, flagged: list[tuple[int, str, dict[str, str]]], prospect_ids: dict[str, int],
+               *, campaign_id: int, members: set[int], now: dt.datetime) -> tuple[dict[int, str], list[int]]:
+        """Writes the states of the `flagged` rows whose person exists (`prospect_ids`, by address key; a row
+        skipped as blocked has none); returns each such row's state, as it said it, for its outcome, and the
+        prospects newly bounced in the campaign. A bounce is recorded for `members` of the campaign: anyone else
+        was skipped as do not contact already."""
+        own: dict[str, set[int]] = {}  # note -> prospects
+        team: dict[int, str] = {}  # prospect -> note
+        bouncing: set[int] = set()
+        states: dict[int, str] = {}
+        for line, key, recorded in flagged:
+            prospect_id = prospect_ids.get(key)
+            if prospect_id is None:
+                continue
+            kinds = []
+            if OWN_OPT_OUT in recorded:
+                own.setdefault(self._note(recorded[OWN_OPT_OUT]), set()).add(prospect_id)
+                kinds.append(OWN_OPT_OUT)
+            elif TEAM_DO_NOT_CONTACT in recorded:
+                team.setdefault(prospect_id, self._note(recorded[TEAM_DO_NOT_CONTACT]))
+                kinds.append(TEAM_DO_NOT_CONTACT)
+            if HARD_BOUNCE in recorded:
+                if prospect_id in members:
+                    bouncing.add(prospect_id)
+                kinds.append(HARD_BOUNCE)
+            if kinds:
+                states[line] = "+".join(kinds)
+        # Their own opt-out outranks a team's decision for the same person, even from another row.
+        opted_out = set().union(*own.values())
+        by_note: dict[str, list[int]] = {}
+        for prospect_id, note in team.items():
+            if prospect_id not in opted_out:
+                by_note.setdefault(note, []).append(prospect_id)
+        for reason, groups in (("requested", own), ("other", by_note)):
+            for note, ids in groups.items():
+                result = apply_do_not_contact(session, list(ids), reason=reason, actor=self._actor, note=note,
+                                              notify=False)
+                self._changed[reason] += len(result.marked) + len(result.upgraded_to_own_opt_out)
+        return states, _record_bounces(session, campaign_id, sorted(bouncing), now=now)
+
+    def announce(self, session: Session, campaign_id: int) -> None:
+        for reason, count in self._changed.items():
+            if count:
+                enqueue_summary(session, prospect_count=count, campaign_id=campaign_id, reason=reason,
+                                actor=self._actor)
+
+    def _note(self, header: str) -> str:
+        shown = " ".join(header.split())
+        shown = shown if len(shown) <= 100 else shown[:99] + "…"
+        return f'Imported from column "{shown}" of {self._file_name}'
+
+
+def _record_bounces(session: Session, campaign_id: int, prospect_ids: list[int], *, now: dt.datetime) -> list[int]:
+    """What storage.sending.record_activity writes for a bounce, for many prospects at once: the membership's
+    status becomes "bounced" (no more sends in this campaign) and a "bounced" activity is added. Memberships
+    bounced already are left alone, so running the import again records nothing twice."""
+    if not prospect_ids:
+        return []
+    changed = sorted(session.scalars(
+        update(Membership)
+        .where(Membership.campaign_id == campaign_id, among(session, Membership.prospect_id, prospect_ids),
+               Membership.status == "active")
+        .values(status="bounced").returning(Membership.prospect_id)
+        .execution_options(synchronize_session=False)
+    ))
+    bulk_insert(session, Activity, [{"campaign_id": campaign_id, "prospect_id": pid, "kind": "bounced",
+                                     "occurred_at": now} for pid in changed])
+    return changed

@@ -198,6 +198,84 @@ def test_empty_header_cells_are_not_listed_as_ignored():
     assert source.ignored_columns == ["Notes"]
 
 
+# --- state columns: opt-outs, do not contact and bounces recorded by another tool ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "kind"),
+    [
+        # The person's own opt-out, as HubSpot, Salesforce, Mailchimp, Smartlead and spreadsheets name it.
+        ("Unsubscribed", "opted_out"), ("UNSUBSCRIBED", "opted_out"), ("unsubscribed_at", "opted_out"),
+        ("unsubscribedAt", "opted_out"), ("Unsubscribe date", "opted_out"), ("UNSUB_TIME", "opted_out"),
+        ("is_unsubscribed", "opted_out"), ("Unsubscribed from all email", "opted_out"),
+        ("hs_email_optout", "opted_out"), ("Email Opt Out", "opted_out"), ("Email opt-out", "opted_out"),
+        ("HasOptedOutOfEmail", "opted_out"), ("Opted out", "opted_out"), ("Opted Out Of Email", "opted_out"),
+        ("Opt-out", "opted_out"), ("Global unsubscribe", "opted_out"), ("Email Unsubscribed", "opted_out"),
+        # A team's decision.
+        ("Do Not Contact", "do_not_contact"), ("do_not_contact", "do_not_contact"), ("DoNotContact", "do_not_contact"),
+        ("Do not email", "do_not_contact"), ("Don't email", "do_not_contact"), ("Do Not E-mail", "do_not_contact"),
+        ("Blacklisted", "do_not_contact"), ("Blocklisted", "do_not_contact"), ("Block-listed", "do_not_contact"),
+        ("Blocklist", "do_not_contact"),
+        # A hard bounce.
+        ("Bounced", "bounced"), ("Hard Bounce", "bounced"), ("hard_bounced", "bounced"), ("Email bounced", "bounced"),
+        ("Bounce date", "bounced"), ("EmailBouncedDate", "bounced"), ("Email Bounced Date", "bounced"),
+        ("bounced_at", "bounced"), ("is_bounced", "bounced"), ("CLEAN_TIME", "bounced"),
+    ],
+)
+def test_state_columns_are_recognised_by_kind(header, kind):
+    source = open_csv(f'Email,"{header}",Notes\na@x.com,yes,hi\n')
+    assert [(column.header, column.kind) for column in source.state_columns] == [(header, kind)]
+    assert source.columns == {"email": "Email"}
+    assert source.ignored_columns == ["Notes"]
+    assert list(source) == [SourceRow(2, values(email="a@x.com"), ("yes",))]
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["DNC", "Do Not Call", "Status", "Lead Status", "Stage", "Contact Stage", "Opt in", "Opt-in", "Subscribed",
+     "Email status", "Email Marketing Status", "Unsubscribe", "Unsubscribe link", "Unsubscribe reason",
+     "UNSUB_REASON", "UNSUB_CAMPAIGN_TITLE", "Bounce", "Bounce type", "Soft bounce", "Email Bounced Reason",
+     "Marketing emails bounced", "Fax Opt Out"],
+)
+def test_ambiguous_state_like_columns_are_not_guessed(header):
+    source = open_csv(f'Email,"{header}"\na@x.com,yes\n')
+    assert source.state_columns == ()
+    assert source.ignored_columns == [header]
+    assert list(source) == [SourceRow(2, values(email="a@x.com"))]
+
+
+def test_every_state_column_is_read_in_file_order_and_rows_carry_their_cells():
+    source = open_csv("Bounced,Email,Unsubscribed,First Name,Do Not Contact,Unsubscribe date\r\n"
+                      " x ,a@x.com,, Ann ,no,2024-03-05\r\n"
+                      ",b@x.com\r\n")
+    assert [(c.header, c.kind) for c in source.state_columns] == [
+        ("Bounced", "bounced"), ("Unsubscribed", "opted_out"), ("Do Not Contact", "do_not_contact"),
+        ("Unsubscribe date", "opted_out")]
+    assert list(source) == [
+        SourceRow(2, values(email="a@x.com", first_name="Ann"), ("x", "", "no", "2024-03-05")),
+        SourceRow(3, values(email="b@x.com"), ("", "", "", "")),
+    ]
+
+
+def test_state_cells_on_the_careful_path_are_cleaned_like_values():
+    # A quoted line break and a long cell send rows through the slower path: their states are read the same way.
+    content = ('Email,Notes,Unsubscribed\n'
+               f'a@x.com,"two\nlines",\u200b yes \u00a0\n'
+               f'b@x.com,{"n" * 600},{"y" * 600}\n')
+    rows = read(content)
+    assert rows == [SourceRow(2, values(email="a@x.com"), ("yes",)),
+                    SourceRow(4, values(email="b@x.com"), ("y" * 500,))]
+
+
+def test_a_row_with_only_a_state_is_kept_for_the_report():
+    assert read("Email,Unsubscribed\n,yes\n") == [SourceRow(2, values(), ("yes",))]
+
+
+def test_a_state_column_does_not_change_which_row_is_the_header():
+    source = open_csv("Leads exported 2024-03-05\nEmail,Unsubscribed\na@x.com,yes\n")
+    assert source.header_line == 2 and [c.header for c in source.state_columns] == ["Unsubscribed"]
+
+
 # --- finding the header -----------------------------------------------------------------------------------------
 
 

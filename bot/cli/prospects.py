@@ -33,6 +33,10 @@ OUTCOME_LABELS = {
     "skipped_blocked": "skipped: blocked from imports",
     "invalid": "invalid rows",
 }
+# What each kind of state column means, as the summary names it, and how many rows recorded it.
+STATE_COLUMN_LABELS = {"opted_out": "own opt-out", "do_not_contact": "do not contact", "bounced": "hard bounce"}
+STATE_LABELS = {"opted_out": "opted out themselves", "do_not_contact": "do not contact (team decision)",
+                "bounced": "hard bounces"}
 
 
 @click.command("import")
@@ -50,7 +54,7 @@ def import_command(runtime: Runtime, file: Path, campaign: str, source: str | No
             prospect_csv = ProspectCsv(stream, name=file.name)
         except UnreadableFile as error:
             raise click.ClickException(f"{file.name}: {error} Nothing was imported.") from None
-        report_writer = _ReportWriter(report) if report else None
+        report_writer = _ReportWriter(report, with_state=bool(prospect_csv.state_columns)) if report else None
         progress = _progress_bar(file.stat().st_size)
         shown = 0
 
@@ -78,10 +82,17 @@ def import_command(runtime: Runtime, file: Path, campaign: str, source: str | No
                 report_writer.close()
 
     click.echo(f'Imported {file.name} into "{result.campaign_name}": {result.rows:,} rows.')
+    if prospect_csv.state_columns:
+        click.echo("Opt-out columns: " + ", ".join(f"{column.header} ({STATE_COLUMN_LABELS[column.kind]})"
+                                                   for column in prospect_csv.state_columns))
     if prospect_csv.ignored_columns:
         click.echo(f"Columns not imported: {', '.join(prospect_csv.ignored_columns)}")
     for outcome in OUTCOMES:
         click.echo(f"  {OUTCOME_LABELS[outcome]:<32}{result.counts[outcome]:>10,}")
+    if prospect_csv.state_columns:
+        click.echo("  of which, from the opt-out columns (never emailed again):")
+        for kind, label in STATE_LABELS.items():
+            click.echo(f"    {label:<30}{result.states[kind]:>10,}")
     for outcome in ("invalid", "skipped_do_not_contact", "skipped_blocked"):
         samples = result.samples.get(outcome, [])
         if samples:
@@ -95,13 +106,17 @@ def import_command(runtime: Runtime, file: Path, campaign: str, source: str | No
 
 
 class _ReportWriter:
-    def __init__(self, path: Path) -> None:
+    """Every row's outcome; with `with_state` (the file has opt-out columns), what the row recorded besides."""
+
+    def __init__(self, path: Path, *, with_state: bool) -> None:
         self._handle = path.open("w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._handle)
-        self._writer.writerow(["line", "email", "outcome", "message"])
+        self._with_state = with_state
+        self._writer.writerow(["line", "email", "outcome", "message", *(["state"] if with_state else [])])
 
     def write(self, outcome: RowOutcome) -> None:
-        self._writer.writerow([outcome.line, outcome.email, outcome.outcome, outcome.message])
+        self._writer.writerow([outcome.line, outcome.email, outcome.outcome, outcome.message,
+                               *([outcome.state] if self._with_state else [])])
 
     def close(self) -> None:
         self._handle.close()

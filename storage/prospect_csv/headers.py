@@ -1,8 +1,10 @@
 """The header vocabulary, and finding the header row and the delimiter at the start of a file.
 
-``HeaderMap`` says where each canonical field is in a header row, by the names in ``_HEADER_NAMES``;
-``find_header`` picks the delimiter and the header row (below a short preamble, or after a ``sep=`` line), and
-refuses a file without an email column. ``csv_reader`` is the csv dialect used for the header and the rows alike.
+``HeaderMap`` says where each canonical field is in a header row, by the names in ``_HEADER_NAMES``, and which
+columns record a state from another tool (an opt-out, a do not contact, a bounce), by the names in
+``_STATE_NAMES``; ``find_header`` picks the delimiter and the header row (below a short preamble, or after a
+``sep=`` line), and refuses a file without an email column. ``csv_reader`` is the csv dialect used for the header
+and the rows alike.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 from storage.emails import InvalidEmail, normalise_email
 from storage.prospect_csv.common import BLANK, UnreadableFile, clean
+from storage.prospect_csv.states import HARD_BOUNCE, OWN_OPT_OUT, TEAM_DO_NOT_CONTACT, StateColumn
 
 DELIMITERS = (",", ";", "\t", "|")
 
@@ -70,6 +73,38 @@ _HEADER_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Columns in which another tool (HubSpot, Salesforce, Mailchimp, lemlist, Smartlead, Instantly, Apollo, Woodpecker)
+# or a spreadsheet records a state, by kind. Every one of them is read, not only the first. Names that could mean
+# something else are left out on purpose, and stay "not imported": DNC (do not call?), Do Not Call, Status, Stage,
+# Email Status, Opt In, Subscribed (a "no" there is not an opt-out we may assume), Unsubscribe (often a link),
+# Bounce (often its type), Soft Bounce, the reasons (Email Bounced Reason, UNSUB_REASON), and counts such as
+# HubSpot's "Marketing emails bounced".
+_STATE_NAMES: dict[str, tuple[str, ...]] = {
+    # The person's own request: nobody may lift it.
+    OWN_OPT_OUT: (
+        "unsubscribed", "is unsubscribed", "unsubscribed at", "unsubscribed on", "unsubscribed date",
+        "unsubscribe date", "unsubscribe time", "unsubscribed time", "date unsubscribed", "unsub time", "unsub date",
+        "email unsubscribed", "email unsubscribe", "unsubscribed from all email", "unsubscribed from all emails",
+        "hs email optout", "global unsubscribe", "globally unsubscribed", "unsubscribed globally",
+        "email opt out", "email opted out", "has opted out of email", "opted out", "opted out of email",
+        "opted out of emails", "opted out of all email", "opt out", "opted out at", "opted out on", "opted out date",
+        "opt out date", "global opt out",
+    ),
+    # A team's decision not to email them.
+    TEAM_DO_NOT_CONTACT: (
+        "do not contact", "do not email", "do not mail", "do not send", "dont contact", "dont email",
+        "blacklisted", "blocklisted", "blacklist", "blocklist", "on blacklist", "on blocklist", "email blacklisted",
+        "email blocklisted",
+    ),
+    # The address hard-bounced.
+    HARD_BOUNCE: (
+        "bounced", "is bounced", "hard bounce", "hard bounced", "hard bounce date", "hard bounced at",
+        "email bounced", "email hard bounced", "email bounced date", "bounce date", "bounced at", "bounced on",
+        "bounced date", "date bounced", "clean time",
+    ),
+}
+
+
 def _header_key(header: str) -> str:
     """'E-mail Address' -> 'emailaddress', 'Prénom' -> 'prenom': case, accents, spacing and punctuation ignored."""
     decomposed = unicodedata.normalize("NFKD", header).lower()
@@ -90,12 +125,27 @@ def _build_header_index() -> dict[str, tuple[str, int]]:
 _HEADER_INDEX = _build_header_index()
 
 
+def _build_state_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for kind, names in _STATE_NAMES.items():
+        for name in names:
+            key = _header_key(name)
+            known = index.setdefault(key, kind)
+            if known != kind or key in _HEADER_INDEX:
+                raise AssertionError(f"header name {name!r} is listed twice")
+    return index
+
+
+_STATE_INDEX = _build_state_index()
+
+
 @dataclass(frozen=True)
 class HeaderMap:
     """Where each canonical field is in a header row."""
 
     positions: dict[str, int]  # canonical field (or "full_name") -> cell index
     headers: tuple[str, ...]  # the header cells, cleaned
+    states: tuple[tuple[int, StateColumn], ...] = ()  # (cell index, column) for each state column, left to right
 
     @classmethod
     def of(cls, cells: list[str]) -> HeaderMap:
@@ -110,7 +160,10 @@ class HeaderMap:
         positions = {field: position for field, (_, position) in best.items()}
         if "first_name" in positions or "last_name" in positions:
             positions.pop("full_name", None)
-        return cls(positions, tuple(clean(cell) for cell in cells))
+        headers = tuple(clean(cell) for cell in cells)
+        states = tuple((position, StateColumn(headers[position], _STATE_INDEX[key]))
+                       for position, key in enumerate(map(_header_key, cells)) if key in _STATE_INDEX)
+        return cls(positions, headers, states)
 
     @property
     def has_email(self) -> bool:

@@ -15,7 +15,7 @@ import codecs
 import csv
 import io
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
@@ -24,6 +24,7 @@ from typing import BinaryIO
 from storage.prospect_csv.common import BLANK, EMPTY, ZERO_WIDTH, UnreadableFile, clean
 from storage.prospect_csv.headers import HeaderMap, csv_reader, find_header, is_blank
 from storage.prospect_csv.sniffing import FALLBACK_ERRORS, choose_encoding, refuse_other_formats
+from storage.prospect_csv.states import StateColumn
 
 CANONICAL_FIELDS = ("email", "first_name", "last_name", "company", "title", "phone", "linkedin_url")
 
@@ -43,6 +44,7 @@ _NO_FLAG = 1 << 62
 class SourceRow:
     line: int  # 1-based physical line on which the record starts
     values: dict[str, str]  # every canonical field; stripped, at most MAX_VALUE_CHARS; "" when missing
+    states: tuple[str, ...] = ()  # the cells of ProspectCsv.state_columns, in that order, cleaned as values are
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,11 +265,13 @@ class ProspectCsv:
     any row is written. Iterating yields a ``SourceRow`` or ``RowProblem`` per non-blank record, in file order.
 
     Attributes: ``columns`` (canonical field -> header as written; a split "Name" column appears for both
-    first_name and last_name), ``ignored_columns`` (non-empty headers not used), ``encoding`` (the codec used,
+    first_name and last_name), ``state_columns`` (the columns recording a state from another tool, such as
+    Unsubscribed; see ``states``), ``ignored_columns`` (non-empty headers not used), ``encoding`` (the codec used,
     e.g. "utf-8-sig", "utf-16-le", "cp1252"), ``delimiter``, ``header_line`` and ``name``.
     """
 
     columns: dict[str, str]
+    state_columns: tuple[StateColumn, ...]
     ignored_columns: list[str]
 
     def __init__(self, stream: BinaryIO, *, name: str = "file") -> None:
@@ -318,7 +322,7 @@ class ProspectCsv:
     # (records spanning lines, long values, zero-width characters, oversized records) goes to _careful_row.
     def _rows(self) -> Iterator[SourceRow | RowProblem]:
         reader, feeder = self._reader, self._feeder
-        pick, width = self._pick, self._width
+        pick, width, pick_states = self._pick, self._width, self._pick_states
         fields, split_name, strip = CANONICAL_FIELDS, self._split_name, str.strip
         previous_end = feeder.record_end
         while True:
@@ -341,7 +345,10 @@ class ProspectCsv:
                         continue
                     if split_name:
                         _split_full_name(values)
-                    yield SourceRow(line, values)
+                    if pick_states is None:
+                        yield SourceRow(line, values)
+                    else:
+                        yield SourceRow(line, values, tuple(map(strip, pick_states(cells))))
                 return
             except csv.Error as error:
                 line = previous_end + 1
@@ -363,7 +370,8 @@ class ProspectCsv:
             return None
         if self._split_name:
             _split_full_name(values)
-        return SourceRow(line, values)
+        states = tuple(_truncate(clean(value)) for value in self._pick_states(cells)) if self._pick_states else ()
+        return SourceRow(line, values, states)
 
     # --- set-up ---
 
@@ -423,12 +431,20 @@ class ProspectCsv:
             positions["first_name"] = positions.pop("full_name")
         named = {**positions, "last_name": positions["first_name"]} if self._split_name else positions
         self.columns = {field: header.headers[named[field]] for field in CANONICAL_FIELDS if field in named}
-        used = set(positions.values())
+        self.state_columns = tuple(column for _, column in header.states)
+        state_indexes = [position for position, _ in header.states]
+        used = set(positions.values()) | set(state_indexes)
         self.ignored_columns = [text for position, text in enumerate(header.headers) if text and position not in used]
         indexes = [positions.get(field, -1) for field in CANONICAL_FIELDS]
         self._pick = itemgetter(*indexes)
+        self._pick_states: Callable[[list[str]], tuple[str, ...]] | None = None
+        if len(state_indexes) == 1:  # itemgetter of one index returns the item, not a tuple
+            only = state_indexes[0]
+            self._pick_states = lambda cells: (cells[only],)
+        elif state_indexes:
+            self._pick_states = itemgetter(*state_indexes)
         # Cells needed so every index is in range once the "" for missing fields is appended.
-        self._width = max(indexes) + 2
+        self._width = max(indexes + state_indexes) + 2
 
 
 def _has_line_break(text: str) -> bool:
