@@ -51,7 +51,7 @@ from storage.audit import Actor
 from storage.campaigns import configure_campaign, get_or_create_campaign
 from storage.db import Database
 from storage.fast_insert import bulk_insert
-from storage.keys import search_key
+from storage.keys import address_identity, search_key
 from storage.models import AuditEntry, DoNotContact, Membership, Notification, utcnow
 from storage.prospects import insert_new_prospects, new_prospect_row
 from storage.unsubscribe import unsubscribe_token
@@ -110,8 +110,8 @@ def seed(database: Database, prospects: int, rng: random.Random) -> Seeded:
             company = f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()} {rng.choice(SUFFIX)}"
             email = f"{search_key(first)}.{search_key(last)}.{n}@{company.lower().replace(' ', '')}.com"
             rows.append(new_prospect_row({"email": email, "first_name": first, "last_name": last,
-                                              "company": company, "title": "Head of Sales"},
-                                             source="load test", now=now))
+                                          "company": company, "title": "Head of Sales"},
+                                         address_identity(BENCH_SECRET_KEY, email), source="load test", now=now))
             facts[email] = (email, first, last, company)
         with database.transaction() as session:
             created = insert_new_prospects(session, rows)

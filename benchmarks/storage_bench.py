@@ -27,7 +27,7 @@ from storage.audit import Actor
 from storage.campaigns import find_campaign, get_or_create_campaign
 from storage.db import SQLITE_CACHE_KIB, Database
 from storage.do_not_contact import mark_do_not_contact
-from storage.keys import KEY_CEILING, search_key
+from storage.keys import KEY_CEILING, address_identity, search_key
 from storage.models import Activity, Membership, Prospect, utcnow
 from storage.prospects import new_prospect_row
 from storage.search import search_prospects
@@ -120,7 +120,8 @@ def prospect_tuples(path: Path) -> tuple[list[str], list[tuple]]:
     rows = []
     for email, first, last, company, title, phone, linkedin in read_csv_rows(path):
         row = new_prospect_row({"email": email, "first_name": first, "last_name": last, "company": company,
-                                "title": title, "phone": phone, "linkedin_url": linkedin}, source="floor", now=utcnow())
+                                "title": title, "phone": phone, "linkedin_url": linkedin},
+                               address_identity(BENCH_SECRET_KEY, email), source="floor", now=utcnow())
         row["created_at"] = row["updated_at"] = now
         rows.append(row)
     columns = list(rows[0])

@@ -19,7 +19,7 @@ from storage.audit import Actor, record_audit
 from storage.campaigns import campaign_settings
 from storage.do_not_contact import mark_do_not_contact
 from storage.domains import normalise_domain
-from storage.emails import InvalidEmail, normalise_email
+from storage.emails import InvalidEmail, address_key, normalise_email
 from storage.errors import InvalidInput, NotAllowed, NotFound
 from storage.models import Activity, BulkRequest, BulkRequestItem, Campaign, DoNotContact, Membership, Prospect, utcnow
 from storage.outbox import enqueue_summary
@@ -84,7 +84,7 @@ def parse_rule(kind: str, *, min_sent: str | int | None = None, domains: str = "
         clean = set()
         for part in found:
             try:
-                clean.add(normalise_email(part))
+                clean.add(address_key(normalise_email(part)))
             except InvalidEmail as error:
                 raise InvalidInput(f'"{part[:100]}" is not a valid email address: {error.reason}.') from None
         return Rule(kind, addresses=tuple(sorted(clean)))
@@ -110,7 +110,7 @@ def _matching(session: Session, campaign_id: int, rule: Rule) -> Select[Any]:
     if rule.kind == "domains":
         matched = matched.where(Prospect.email_domain.in_(rule.domains))
     else:
-        matched = matched.where(Prospect.email.in_(rule.addresses))
+        matched = matched.where(Prospect.email_key.in_(rule.addresses))
     return select(Membership.prospect_id).where(
         Membership.campaign_id == campaign_id,
         ~exists().where(DoNotContact.prospect_id == Membership.prospect_id),
@@ -309,12 +309,17 @@ def decide(session: Session, request_id: int, *, decider: Actor, approve: bool,
         return request_view(session, request_id)
     request.decided_by, request.decided_at = decider.who, now
     if approve:
-        ids = list(session.scalars(select(BulkRequestItem.prospect_id).where(BulkRequestItem.request_id == request_id)))
+        frozen = select(BulkRequestItem.prospect_id).where(BulkRequestItem.request_id == request_id)
+        # A prospect created after the request was made is not the one it froze: the first release handed a
+        # deleted prospect's id to someone new. Skipped, like the deleted.
+        ids = list(session.scalars(frozen.where(~exists().where(Prospect.id == BulkRequestItem.prospect_id,
+                                                                Prospect.created_at > request.requested_at))))
         note = f"Bulk request #{request_id}" + (f": {request.note}" if request.note else "")
         result = mark_do_not_contact(session, ids, reason=request.reason, note=note[:2000],
                                      actor=Actor(decider.who, "bulk"), notify=False)
         applied = len(result.marked) + len(result.upgraded_to_own_opt_out)
-        request.status, request.applied_count, request.skipped_count = "approved", applied, len(ids) - applied
+        request.status, request.applied_count = "approved", applied
+        request.skipped_count = request.prospect_count - applied
         if applied:  # one message for the whole request, never one per prospect
             enqueue_summary(session, prospect_count=applied, campaign_id=request.campaign_id, reason=request.reason,
                             actor=Actor(decider.who, "bulk"))

@@ -103,20 +103,37 @@ class Database:
 
     # -- schema ---------------------------------------------------------------------------------------------
 
-    def upgrade(self) -> tuple[str | None, str]:
-        """Migrate to the newest schema; returns (revision before, revision after)."""
-        with self._translate_errors(), self.engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
-            before = _current_revision(conn)
-            config = _alembic_config(conn)
-            command.upgrade(config, "head")
-            return before, _current_revision(conn) or "base"
+    def upgrade(self, secret_key: bytes | None = None) -> tuple[str | None, str]:
+        """Migrate to the newest schema; returns (revision before, revision after). Some migrations compute
+        keyed fingerprints: they need `secret_key`, which is checked against the database's before anything
+        changes. On SQLite, foreign keys are off while tables are rebuilt (dropping the old copy of a table would
+        otherwise delete every row that refers to it), and checked whole before the migration commits."""
+        with self._translate_errors(), self.engine.execution_options(sqlite_begin="IMMEDIATE").connect() as conn:
+            raw = conn.connection.dbapi_connection
+            if self.is_sqlite:
+                # Outside any transaction, where SQLite honours it.
+                raw.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
+            try:
+                with conn.begin():
+                    before = _current_revision(conn)
+                    if before is not None and secret_key is not None:
+                        _check_secret_key(conn, secret_key)
+                    config = _alembic_config(conn)
+                    config.attributes["secret_key"] = secret_key
+                    command.upgrade(config, "head")
+                    if self.is_sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                        raise RuntimeError("the migration left rows that refer to nothing; nothing was changed")
+                    return before, _current_revision(conn) or "base"
+            finally:
+                if self.is_sqlite:
+                    raw.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
 
     def prepare(self, *, secret_key: bytes, auto_migrate: bool) -> None:
         """Make sure the schema is current and the secret key is the one this database was created with."""
         with self._translate_errors():
             with self.engine.connect() as conn:
                 current = _current_revision(conn)
-            head = _head_revision()
+            head = head_revision()
         if current != head:
             if not auto_migrate:
                 raise SchemaOutOfDate(
@@ -124,7 +141,7 @@ class Database:
                     "run `prospectbot db upgrade` once, then start again."
                 )
             log.info("migrating %s from %s to %s", self.description, current, head)
-            self.upgrade()
+            self.upgrade(secret_key)
         self.verify_secret_key(secret_key)
 
     def verify_secret_key(self, secret_key: bytes) -> None:
@@ -135,13 +152,20 @@ class Database:
                 session.add(Setting(key="secret_key_check", value=expected))
                 return
         if not hmac.compare_digest(stored, expected):
-            raise SecretKeyMismatch(
-                "SECRET_KEY is not the key this database was created with: fingerprints of deleted addresses and "
-                "unsubscribe links would stop working. Restore the original SECRET_KEY (or its key file)."
-            )
+            raise SecretKeyMismatch(WRONG_KEY)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+WRONG_KEY = ("SECRET_KEY is not the key this database was created with: fingerprints of deleted addresses and "
+             "unsubscribe links would stop working. Restore the original SECRET_KEY (or its key file).")
+
+
+def _check_secret_key(connection: Connection, secret_key: bytes) -> None:
+    stored = connection.scalar(select(Setting.value).where(Setting.key == "secret_key_check"))
+    if stored is not None and not hmac.compare_digest(stored, secret_key_check(secret_key)):
+        raise SecretKeyMismatch(WRONG_KEY)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -177,7 +201,7 @@ def _current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def _head_revision() -> str:
+def head_revision() -> str:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     head = ScriptDirectory.from_config(config).get_current_head()

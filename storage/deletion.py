@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from storage.audit import Actor, record_audit
 from storage.do_not_contact import dnc_audit_state
 from storage.fast_insert import bulk_insert
-from storage.keys import address_fingerprint
 from storage.models import Activity, DeletedMembership, DoNotContact, Membership, Prospect, utcnow
 from storage.prospects import lock_prospect
 from storage.reasons import OWN_OPT_OUT
@@ -45,7 +44,7 @@ def delete_prospect(
     dnc = session.get(DoNotContact, prospect_id)
     opted_out = dnc is not None and dnc.reason == OWN_OPT_OUT
     keep_fingerprint = block_reimport or opted_out
-    fingerprint = address_fingerprint(secret_key, prospect.email)
+    fingerprint = prospect.fingerprint
     if keep_fingerprint:
         suppress_fingerprint(session, fingerprint, reason="requested" if opted_out else "deleted",
                              channel=actor.channel)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from storage.audit import Actor
 from storage.campaigns import get_or_create_campaign
 from storage.do_not_contact import mark_do_not_contact
-from storage.keys import search_key
+from storage.keys import address_identity, search_key
 from storage.models import Activity, Campaign, Membership, Prospect, utcnow
 from storage.prospects import new_prospect_row
 from storage.suppressions import block_unknown_address
@@ -88,7 +88,7 @@ def load_demo(session: Session, *, secret_key: bytes, prospects: int = 3_000, se
                              if rng.random() < 0.6 else ""),
         }
         created = now - dt.timedelta(days=rng.randint(5, 120))
-        rows.append(new_prospect_row(values, source="demo", now=created))
+        rows.append(new_prospect_row(values, address_identity(secret_key, email), source="demo", now=created))
     ids = list(session.scalars(insert(Prospect).returning(Prospect.id), rows))
 
     memberships, activities = [], []

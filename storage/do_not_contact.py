@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.audit import Actor, record_audit
-from storage.emails import InvalidEmail, normalise_email
+from storage.emails import InvalidEmail, address_key, normalise_email
 from storage.errors import InvalidInput, NotAllowed
 from storage.fast_insert import among, bulk_insert, chunked, table_of
 from storage.models import DNC_REASONS, AuditEntry, DoNotContact, Prospect, utcnow
@@ -25,7 +25,7 @@ from storage.prospects import (
     lock_existing,
     lock_prospect,
     prospect_details,
-    prospect_ids_by_email,
+    prospect_ids_by_key,
     prospect_version,
 )
 from storage.reasons import OWN_OPT_OUT, checked_reason
@@ -140,21 +140,22 @@ def mark_addresses(
     no prospect has yet is blocked from future imports by its fingerprint. Nothing is written when any address
     is not valid."""
     note = checked_reason(reason, note)
-    addresses, invalid = [], []
+    shown: dict[str, str] = {}  # {identity: the address as first given}
+    invalid = []
     for value in raw_addresses:
         try:
-            addresses.append(normalise_email(value))
+            address = normalise_email(value)
+            shown.setdefault(address_key(address), address)
         except InvalidEmail as error:
             invalid.append(f'"{value}" ({error.reason})')
     if invalid:
         raise InvalidInput(f"Not valid email addresses: {', '.join(invalid[:5])}{' …' if len(invalid) > 5 else ''}. "
                            "Nothing was changed.")
-    if not addresses:
+    if not shown:
         raise InvalidInput("Give at least one address.")
-    addresses = list(dict.fromkeys(addresses))
-    known = prospect_ids_by_email(session, addresses)
+    known = prospect_ids_by_key(session, list(shown))
     result = apply_do_not_contact(session, list(known.values()), reason=reason, actor=actor, note=note, notify=True)
-    unknown = [address for address in addresses if address not in known]
+    unknown = [address for key, address in shown.items() if key not in known]
     for address in unknown:
         block_unknown_address(session, address, secret_key=secret_key, actor=actor)
     return AddressesResult(result, unknown)

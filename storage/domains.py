@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from storage.audit import Actor, record_audit
 from storage.do_not_contact import apply_do_not_contact
-from storage.emails import InvalidEmail, email_domain, normalise_email
+from storage.emails import InvalidEmail, address_key, email_domain, normalise_email
 from storage.errors import InvalidInput
 from storage.fast_insert import among, insert_ignoring_duplicates
 from storage.models import BlockedDomain, Prospect, utcnow
@@ -19,12 +19,13 @@ from storage.reasons import clean_note
 
 
 def normalise_domain(raw: str) -> str:
-    """"Acme.COM", "@acme.com" or "jane@acme.com" → "acme.com", validated as the domain of an address."""
+    """"Acme.COM", "@acme.com" or "jane@acme.com" → "acme.com", validated as the domain of an address; a Unicode
+    domain in its ASCII form ("exämple.es" → "xn--exmple-cua.es"), as prospects' identities have it."""
     text = raw.strip().lstrip("@")
     if "@" in text:
         text = text.rsplit("@", 1)[1]
     try:
-        return email_domain(normalise_email(f"x@{text}"))
+        return email_domain(address_key(normalise_email(f"x@{text}")))
     except InvalidEmail as error:
         raise InvalidInput(f'"{raw.strip()}" is not an email domain: {error.reason}.') from None
 

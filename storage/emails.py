@@ -1,10 +1,16 @@
-"""Email addresses as they come out of spreadsheets, turned into the one form we store and compare.
+"""Email addresses as they come out of spreadsheets, turned into the forms we show and compare.
 
-An address is trimmed and lower-cased as a whole. Nothing else about it changes: plus-tags and Gmail dots are
-part of the identity the sender mails, so ``jane+news@gmail.com`` and ``j.ane@gmail.com`` stay distinct people.
-Unicode is accepted in both parts (lower-cased, NFC-composed), control characters never are.
+``normalise_email`` gives the address as shown: trimmed and lower-cased as a whole. Nothing else about it
+changes: plus-tags and Gmail dots are part of the identity the sender mails, so ``jane+news@gmail.com`` and
+``j.ane@gmail.com`` stay distinct people. Unicode is accepted in both parts (lower-cased, NFC-composed), control
+characters never are.
 
-``normalise_email`` runs once per imported row, so the common clean address takes a single precompiled regex.
+``address_key`` gives the identity: the same mailbox written with a Unicode or a punycode domain
+(``josé@exämple.es``, ``josé@xn--exmple-cua.es``) is one person. Its domain is the ASCII form IDNA (UTS 46)
+gives; the local part stays as shown, since the receiving server decides what its mailbox names mean. Keys,
+fingerprints, domain blocks and lookups use it; what was imported is what a person sees.
+
+Both run once per imported row, so a clean ASCII address takes a single precompiled regex and no IDNA work.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import re
 import unicodedata
 from typing import Literal
 
-__all__ = ["InvalidEmail", "email_domain", "normalise_email"]
+import idna
+
+__all__ = ["InvalidEmail", "address_key", "ascii_domain", "email_domain", "normalise_email"]
 
 MAX_ADDRESS_LENGTH = 254
 MAX_LOCAL_PART_LENGTH = 64
@@ -66,6 +74,24 @@ def normalise_email(raw: str) -> str:
     if len(raw) <= MAX_ADDRESS_LENGTH and _CLEAN_ADDRESS.fullmatch(raw):
         return raw.lower()
     return _normalise_messy(raw)
+
+
+def address_key(normalised: str) -> str:
+    """The identity of an address returned by ``normalise_email``: its domain in ASCII (IDNA, UTS 46)."""
+    if normalised.isascii():
+        return normalised
+    local, _, domain = normalised.rpartition("@")
+    return f"{local}@{ascii_domain(domain)}"
+
+
+def ascii_domain(domain: str) -> str:
+    """``exämple.es`` -> ``xn--exmple-cua.es``; InvalidEmail for a domain IDNA refuses."""
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        raise InvalidEmail("the domain has characters that can not be part of an email domain") from None
 
 
 def email_domain(normalised: str) -> str:

@@ -71,8 +71,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# SQLite hands a deleted row's id to the next insert unless the table says AUTOINCREMENT. Ids leave the database
+# (unsubscribe links, Slack screens, frozen bulk sets, the CLI's output), so none may ever name someone new.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class Campaign(Base):
     __tablename__ = "campaigns"
+    __table_args__ = (NEVER_REUSE_IDS,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -87,7 +93,7 @@ class Campaign(Base):
 
 
 class Prospect(Base):
-    """One row per person, keyed by normalised email."""
+    """One row per person, keyed by their address's identity (storage.emails.address_key)."""
 
     __tablename__ = "prospects"
     # (key, id): a prefix search reads matches already in page order, ties included, and stops at the page end.
@@ -95,11 +101,22 @@ class Prospect(Base):
         Index("ix_prospects_name_key", "name_key", "id"),
         Index("ix_prospects_last_name_key", "last_name_key", "id"),
         Index("ix_prospects_company_key", "company_key", "id"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(SearchKey, unique=True)
+    # As imported (normalised): what people see and the sender mails.
+    email: Mapped[str] = mapped_column(SearchKey)
+    # The identity: one mailbox written with a Unicode or a punycode domain is one person.
+    email_key: Mapped[str] = mapped_column(SearchKey, unique=True)
+    # The key's ASCII domain, which domain blocks name.
     email_domain: Mapped[str] = mapped_column(String(255), index=True)
+    # The keyed fingerprint of email_key (storage.keys.address_fingerprint), as suppressions and deleted
+    # memberships keep it: an unsubscribe link sent before a delete finds the person imported again since.
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    # The fingerprint of the form the first release used (the address as shown), where it differs from the key's:
+    # fingerprints kept before the upgrade still find the person.
+    legacy_fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
     first_name: Mapped[str] = mapped_column(String(255), default="")
     last_name: Mapped[str] = mapped_column(String(255), default="")
     company: Mapped[str] = mapped_column(String(255), default="")
@@ -125,6 +142,7 @@ class Import(Base):
     """One run of `prospectbot import`: its memberships point here, which tells in-file duplicates apart."""
 
     __tablename__ = "imports"
+    __table_args__ = (NEVER_REUSE_IDS,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
@@ -143,6 +161,7 @@ class Membership(Base):
         UniqueConstraint("campaign_id", "prospect_id"),
         Index("ix_memberships_prospect_id", "prospect_id"),
         CheckConstraint("status IN ('active', 'bounced')", name="status"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -249,12 +268,23 @@ class DeletedMembership(Base):
     deleted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ReissuedMembership(Base):
+    """A membership id the first release gave to someone new after deleting the membership that had it (SQLite
+    reused the highest id). Unsubscribe links sent before the upgrade name both people: such a link changes the
+    live person only on evidence that it was sent to them (a "sent" activity before `detected_at`)."""
+
+    __tablename__ = "reissued_memberships"
+
+    membership_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    detected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Notification(Base):
     """The outbox: an opt-out to announce in Slack, written in the opt-out's own transaction and delivered by
     the worker. It names the prospect by id; the message is rendered at delivery."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_due", "delivered_at", "next_attempt_at"),)
+    __table_args__ = (Index("ix_notifications_due", "delivered_at", "next_attempt_at"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -313,6 +343,7 @@ class BulkRequest(Base):
         Index("ix_bulk_requests_status_expires", "status", "expires_at"),
         CheckConstraint("status IN ('pending', 'approved', 'rejected', 'expired')", name="status"),
         CheckConstraint("rule IN ('no-engagement', 'domains', 'addresses')", name="rule"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -344,3 +375,19 @@ class BulkRequestItem(Base):
 
     request_id: Mapped[int] = mapped_column(ForeignKey("bulk_requests.id", ondelete="CASCADE"), primary_key=True)
     prospect_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class SlackRequestRecord(Base):
+    """A signed Slack request that changes state, kept for Slack's replay window: a replay of it is answered
+    with the acknowledgement stored here instead of being applied again. Keyed by a hash of its signature."""
+
+    __tablename__ = "slack_request_records"
+    __table_args__ = (Index("ix_slack_request_records_received_at", "received_at"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Null until the first arrival has been answered; a replay arriving meanwhile waits for it.
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(100), default="")
+    body: Mapped[str] = mapped_column(Text, default="")

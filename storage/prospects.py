@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from storage.emails import InvalidEmail, email_domain, normalise_email
+from storage.emails import InvalidEmail, address_key, email_domain, normalise_email
 from storage.errors import InvalidInput, ProspectNotFound, StaleProspect
 from storage.fast_insert import among, bulk_insert, chunked
-from storage.keys import search_key
+from storage.keys import AddressIdentity, search_key
 from storage.models import Activity, BlockedDomain, Campaign, DoNotContact, Membership, Prospect
 from storage.reasons import OWN_OPT_OUT
 
@@ -87,14 +87,25 @@ class ProspectDetails(Person):
 
 
 def find_prospect_id(session: Session, email: str) -> int:
+    """The prospect with this address, in whichever form it is written (case, Unicode or punycode domain)."""
     try:
         address = normalise_email(email)
+        key = address_key(address)
     except InvalidEmail as error:
         raise InvalidInput(f'"{email}" is not a valid email address: {error.reason}.') from None
-    prospect_id = session.scalar(select(Prospect.id).where(Prospect.email == address))
+    prospect_id = session.scalar(select(Prospect.id).where(Prospect.email_key == key))
     if prospect_id is None:
         raise ProspectNotFound(f"No prospect has the address {address}.")
     return prospect_id
+
+
+def live_prospect_with(session: Session, fingerprints: Sequence[str]) -> int | None:
+    """The prospect whose address has one of these fingerprints (as suppressions and deleted memberships keep
+    them), or None: the person a link sent before a delete reaches once they are imported again."""
+    if not fingerprints:
+        return None
+    return session.scalar(select(Prospect.id).where(
+        Prospect.fingerprint.in_(fingerprints) | Prospect.legacy_fingerprint.in_(fingerprints)).limit(1))
 
 
 def prospect_details(session: Session, prospect_id: int) -> ProspectDetails:
@@ -193,24 +204,25 @@ def lock_existing(session: Session, prospect_ids: Sequence[int]) -> set[int]:
 # -- creating prospects -----------------------------------------------------------------------------------------
 
 
-def prospect_ids_by_email(session: Session, emails: Sequence[str]) -> dict[str, int]:
+def prospect_ids_by_key(session: Session, keys: Sequence[str]) -> dict[str, int]:
+    """{address key: prospect id} of those of `keys` (storage.emails.address_key) a prospect has."""
     found: dict[str, int] = {}
-    for batch in chunked(list(emails)):
-        found.update(session.execute(select(Prospect.email, Prospect.id)
-                                     .where(among(session, Prospect.email, batch))).all())
+    for batch in chunked(list(keys)):
+        found.update(session.execute(select(Prospect.email_key, Prospect.id)
+                                     .where(among(session, Prospect.email_key, batch))).all())
     return found
 
 
 def insert_new_prospects(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Creates prospects from `new_prospect_row` dicts; returns {email: id} of those created. An address a
+    """Creates prospects from `new_prospect_row` dicts; returns {address key: id} of those created. An address a
     concurrent writer created a moment ago is skipped, not an error."""
     if session.get_bind().dialect.name == "postgresql":
-        return dict(bulk_insert(session, Prospect, rows, ignore_duplicates=True, returning=("email", "id")))
+        return dict(bulk_insert(session, Prospect, rows, ignore_duplicates=True, returning=("email_key", "id")))
     # SQLite: this transaction holds the write lock and new rows get ids above the current highest, so the rows
     # above it are exactly the ones created here.
     highest = session.scalar(select(func.max(Prospect.id))) or 0
     bulk_insert(session, Prospect, rows, ignore_duplicates=True)
-    return dict(session.execute(select(Prospect.email, Prospect.id).where(Prospect.id > highest)).all())
+    return dict(session.execute(select(Prospect.email_key, Prospect.id).where(Prospect.id > highest)).all())
 
 
 # The widths of the prospects' text columns (models.py). A CSV cell may hold up to 500 characters; SQLite would
@@ -222,13 +234,18 @@ def _fit(value: str, width: int = TEXT_WIDTH) -> str:
     return value if len(value) <= width else value[:width].rstrip()
 
 
-def new_prospect_row(values: dict[str, str], *, source: str, now: dt.datetime) -> dict[str, Any]:
-    """The column values of a new prospect from canonical fields (email already normalised)."""
+def new_prospect_row(values: dict[str, str], identity: AddressIdentity, *, source: str,
+                     now: dt.datetime) -> dict[str, Any]:
+    """The column values of a new prospect from canonical fields (email as shown, normalised) and the identity
+    of that address (storage.keys.address_identity)."""
     first, last = _fit(values.get("first_name", "")), _fit(values.get("last_name", ""))
     company = _fit(values.get("company", ""))
     return {
         "email": values["email"],
-        "email_domain": email_domain(values["email"]),
+        "email_key": identity.key,
+        "email_domain": email_domain(identity.key),
+        "fingerprint": identity.fingerprint,
+        "legacy_fingerprint": identity.legacy_fingerprint,
         "first_name": first,
         "last_name": last,
         "company": company,

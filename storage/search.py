@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, exists, func, select, union_all
 from sqlalchemy.orm import Session
 
+from storage.emails import InvalidEmail, ascii_domain
 from storage.errors import InvalidInput
 from storage.keys import KEY_CEILING, search_key
 from storage.models import DoNotContact, Membership, Prospect
@@ -46,7 +48,7 @@ def search_prospects(
         # No stored value holds a NUL (PostgreSQL refuses them), so nothing starts with this query.
         return SearchPage(items=[], offset=offset, limit=limit, has_more=False)
     name_prefix = search_key(query)
-    email_prefix = query.strip().lower()
+    email_prefix = _address_prefix(query)
     statement = _search_statement(bool(name_prefix), bool(email_prefix), campaign_id is not None)
     rows = session.execute(
         statement,
@@ -61,6 +63,19 @@ def search_prospects(
     )
 
 
+def _address_prefix(query: str) -> str:
+    """The start of an address as its identity spells it (storage.emails.address_key): lower case, and a Unicode
+    domain typed whole in its ASCII form, so `josé@exämple.es` and `josé@xn--exmple-cua.es` find one person."""
+    text = unicodedata.normalize("NFC", query.strip().lower())
+    local, at, domain = text.rpartition("@")
+    if not at or domain.isascii():
+        return text
+    try:
+        return f"{local}@{ascii_domain(domain)}"
+    except InvalidEmail:
+        return text  # not a whole domain yet: no identity starts with it
+
+
 @cache
 def _search_statement(by_name: bool, by_email: bool, in_campaign: bool) -> Select:
     """The search as one statement, one round trip: each column's matches in index order, cut at the page's end,
@@ -69,7 +84,7 @@ def _search_statement(by_name: bool, by_email: bool, in_campaign: bool) -> Selec
     if by_name:
         searches += [(Prospect.last_name_key, "name"), (Prospect.company_key, "name")]
     if by_email:
-        searches.append((Prospect.email, "email"))
+        searches.append((Prospect.email_key, "email"))
     hits = []
     for column, kind in searches:
         statement: Select[Any] = select(Prospect.id.label("id"), column.label("rank"))
@@ -80,8 +95,8 @@ def _search_statement(by_name: bool, by_email: bool, in_campaign: bool) -> Selec
                 exists().where(Membership.prospect_id == Prospect.id,
                                Membership.campaign_id == bindparam("campaign_id"))
             )
-        # Emails are unique, so the email index alone gives a total order.
-        order = (column,) if column is Prospect.email else (column, Prospect.id)
+        # Address keys are unique, so their index alone gives a total order.
+        order = (column,) if column is Prospect.email_key else (column, Prospect.id)
         hit = statement.order_by(*order).limit(bindparam("wanted")).subquery()
         hits.append(select(hit.c.id, hit.c.rank))
     merged = union_all(*hits).subquery()

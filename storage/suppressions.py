@@ -4,11 +4,12 @@ address itself."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.audit import Actor, record_audit
 from storage.fast_insert import insert_ignoring_duplicates
-from storage.keys import address_fingerprint
+from storage.keys import address_identity
 from storage.models import Suppression, utcnow
 
 
@@ -24,17 +25,22 @@ def suppress_fingerprint(session: Session, fingerprint: str, *, reason: str, cha
 
 
 def suppress_address(session: Session, email: str, *, secret_key: bytes, reason: str, channel: str) -> bool:
-    return suppress_fingerprint(session, address_fingerprint(secret_key, email), reason=reason, channel=channel)
+    """`email` as normalise_email returns it; kept by the fingerprint of its identity."""
+    identity = address_identity(secret_key, email)
+    return suppress_fingerprint(session, identity.fingerprint, reason=reason, channel=channel)
 
 
 def is_address_suppressed(session: Session, email: str, *, secret_key: bytes) -> bool:
-    return session.get(Suppression, address_fingerprint(secret_key, email)) is not None
+    """Whether imports skip this address: by its identity's fingerprint, or the one kept before the upgrade."""
+    fingerprints = address_identity(secret_key, email).fingerprints
+    return session.scalar(select(Suppression.fingerprint).where(Suppression.fingerprint.in_(fingerprints))
+                          .limit(1)) is not None
 
 
 def block_unknown_address(session: Session, email: str, *, secret_key: bytes, actor: Actor) -> bool:
     """Do not contact for an address not in the database yet: its fingerprint keeps future imports from adding it."""
-    added = suppress_address(session, email, secret_key=secret_key, reason="blocked", channel=actor.channel)
+    fingerprint = address_identity(secret_key, email).fingerprint
+    added = suppress_fingerprint(session, fingerprint, reason="blocked", channel=actor.channel)
     if added:
-        record_audit(session, actor, "block_address",
-                     after={"fingerprint": address_fingerprint(secret_key, email)[:12]})
+        record_audit(session, actor, "block_address", after={"fingerprint": fingerprint[:12]})
     return added

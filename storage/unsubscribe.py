@@ -1,8 +1,15 @@
 """One-click unsubscribe: the links in every email, and what a click does.
 
 A token names a campaign membership and carries a keyed MAC of it: no address, nothing to guess, no expiry (a
-link in a year-old email still works). A click marks the person do not contact as their own request; when they
-were deleted since, the fingerprint kept with the deleted membership blocks the address instead.
+link in a year-old email still works). A click is the person's own opt-out, and it reaches their address
+whatever happened since: the person still in the campaign becomes do not contact; a person deleted since has
+their address blocked from imports by the fingerprint kept with the deleted membership, and whoever has that
+address now (imported again since) becomes do not contact too.
+
+Tokens issued since migration 0005 carry a version byte. The first release's tokens still work; a few of them
+name a membership id that release gave to someone new after a delete (`reissued_memberships`): such a link was
+sent to the deleted person, and changes the person who has the id now only on evidence that it was sent to them
+too (a "sent" activity before the upgrade).
 """
 
 from __future__ import annotations
@@ -11,26 +18,48 @@ import base64
 import hmac
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from storage.audit import Actor, record_audit
-from storage.do_not_contact import mark_do_not_contact
-from storage.models import Campaign, DeletedMembership, DoNotContact, Membership, Prospect, Suppression
+from storage.do_not_contact import apply_do_not_contact
+from storage.models import (
+    Activity,
+    Campaign,
+    DeletedMembership,
+    DoNotContact,
+    Membership,
+    Prospect,
+    ReissuedMembership,
+    Suppression,
+)
 from storage.outbox import enqueue_opt_out_notifications
+from storage.prospects import live_prospect_with
 from storage.reasons import OWN_OPT_OUT
 from storage.suppressions import suppress_fingerprint
 
 THE_PROSPECT = Actor("prospect", "unsubscribe-link")
 MAC_BYTES = 16
+VERSION = b"\x02"
+
+
+class LinkedMembership(int):
+    """The membership id a token names; `legacy` when the first release issued the token."""
+
+    legacy: bool
+
+    def __new__(cls, membership_id: int, *, legacy: bool = False) -> LinkedMembership:
+        linked = super().__new__(cls, membership_id)
+        linked.legacy = legacy
+        return linked
 
 
 def unsubscribe_token(secret_key: bytes, membership_id: int) -> str:
-    body = membership_id.to_bytes(8, "big")
+    body = VERSION + membership_id.to_bytes(8, "big")
     return _b64(body + _mac(secret_key, body))
 
 
-def membership_for_token(secret_key: bytes, token: str) -> int | None:
+def membership_for_token(secret_key: bytes, token: str) -> LinkedMembership | None:
     """The membership a token names, or None for anything forged, truncated or garbled."""
     if not 20 <= len(token) <= 40 or not token.isascii():
         return None
@@ -38,10 +67,14 @@ def membership_for_token(secret_key: bytes, token: str) -> int | None:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except ValueError:
         return None
-    body, mac = raw[:8], raw[8:]
-    if len(body) != 8 or not hmac.compare_digest(mac, _mac(secret_key, body)):
+    # The first release's tokens are the membership id and the MAC; today's start with the version byte.
+    legacy = len(raw) == 8 + MAC_BYTES
+    if not (legacy or (len(raw) == 9 + MAC_BYTES and raw[:1] == VERSION)):
         return None
-    return int.from_bytes(body, "big")
+    body, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
+    if not hmac.compare_digest(mac, _mac(secret_key, body)):
+        return None
+    return LinkedMembership(int.from_bytes(body[-8:], "big"), legacy=legacy)
 
 
 def _mac(secret_key: bytes, body: bytes) -> bytes:
@@ -72,54 +105,86 @@ class UnsubscribeResult:
     masked_email: str | None
 
 
+@dataclass(frozen=True)
+class _Link:
+    """Whom a link reaches: the prospects it makes do not contact (usually one), and the fingerprint of the
+    address it was sent to when that person was deleted since."""
+
+    campaign_id: int
+    campaign_name: str
+    prospect_ids: list[int]
+    deleted_fingerprint: str | None
+    shown_email: str | None
+
+
 def describe(session: Session, membership_id: int) -> UnsubscribeTarget | None:
-    row = session.execute(
-        select(Campaign.name, Prospect.email, DoNotContact.reason)
-        .select_from(Membership)
-        .join(Campaign, Campaign.id == Membership.campaign_id)
-        .join(Prospect, Prospect.id == Membership.prospect_id)
-        .outerjoin(DoNotContact, DoNotContact.prospect_id == Membership.prospect_id)
-        .where(Membership.id == membership_id)
-    ).first()
-    if row is not None:
-        return UnsubscribeTarget(row.name, masked_email(row.email), row.reason is not None)
-    found = _deleted(session, membership_id)
-    if found is None:
+    """What the link's page says, before anything changes; None when the membership never existed."""
+    link = _resolve(session, membership_id)
+    if link is None:
         return None
-    deleted, campaign_name = found
-    return UnsubscribeTarget(campaign_name, None, session.get(Suppression, deleted.fingerprint) is not None)
+    opted_out = set(session.scalars(select(DoNotContact.prospect_id).where(
+        DoNotContact.prospect_id.in_(link.prospect_ids), DoNotContact.reason == OWN_OPT_OUT)))
+    blocked = (link.deleted_fingerprint is None
+               or session.get(Suppression, link.deleted_fingerprint) is not None)
+    return UnsubscribeTarget(link.campaign_name, masked_email(link.shown_email) if link.shown_email else None,
+                             blocked and opted_out == set(link.prospect_ids))
 
 
 def unsubscribe(session: Session, membership_id: int) -> UnsubscribeResult | None:
     """Honours a click, idempotently; None when the membership never existed."""
-    membership = session.get(Membership, membership_id)
-    if membership is None:
-        return _unsubscribe_deleted(session, membership_id)
-    campaign_name = session.scalar(select(Campaign.name).where(Campaign.id == membership.campaign_id)) or ""
-    email = session.scalar(select(Prospect.email).where(Prospect.id == membership.prospect_id)) or ""
-    result = mark_do_not_contact(session, [membership.prospect_id], reason=OWN_OPT_OUT, actor=THE_PROSPECT,
-                                 notify=False)
+    link = _resolve(session, membership_id)
+    if link is None:
+        return None
+    newly_blocked = link.deleted_fingerprint is not None and suppress_fingerprint(
+        session, link.deleted_fingerprint, reason=OWN_OPT_OUT, channel=THE_PROSPECT.channel)
+    result = apply_do_not_contact(session, link.prospect_ids, reason=OWN_OPT_OUT, actor=THE_PROSPECT, note="",
+                                  notify=False)
     changed = result.marked + result.upgraded_to_own_opt_out
+    for prospect_id in changed:
+        # In the link's campaign's channel when they are still in it; else wherever their campaigns announce.
+        in_campaign = session.scalar(select(exists().where(Membership.prospect_id == prospect_id,
+                                                           Membership.campaign_id == link.campaign_id)))
+        enqueue_opt_out_notifications(session, [prospect_id], reason=OWN_OPT_OUT, actor=THE_PROSPECT,
+                                      campaign_id=link.campaign_id if in_campaign else None)
+    if newly_blocked:
+        record_audit(session, THE_PROSPECT, "unsubscribe_after_delete", campaign_id=link.campaign_id,
+                     after={"membership_id": int(membership_id), "reimport_blocked": True,
+                            "reached": sorted(changed)})
     if changed:
-        enqueue_opt_out_notifications(session, changed, reason=OWN_OPT_OUT, actor=THE_PROSPECT,
-                                      campaign_id=membership.campaign_id)
-    return UnsubscribeResult("unsubscribed" if changed else "already", campaign_name, masked_email(email))
+        outcome = "unsubscribed"
+    else:
+        outcome = "already" if link.shown_email else "deleted"
+    return UnsubscribeResult(outcome, link.campaign_name,
+                             masked_email(link.shown_email) if link.shown_email else None)
 
 
-def _deleted(session: Session, membership_id: int) -> tuple[DeletedMembership, str] | None:
+def _resolve(session: Session, membership_id: int) -> _Link | None:
+    membership = session.get(Membership, membership_id)
     deleted = session.get(DeletedMembership, membership_id)
+    reissued = (session.get(ReissuedMembership, int(membership_id))
+                if getattr(membership_id, "legacy", False) and membership is not None and deleted is not None
+                else None)
+    if membership is not None and not reissued:
+        email = session.scalar(select(Prospect.email).where(Prospect.id == membership.prospect_id))
+        return _Link(membership.campaign_id, _campaign_name(session, membership.campaign_id),
+                     [membership.prospect_id], None, email)
     if deleted is None:
         return None
-    campaign_name = session.scalar(select(Campaign.name).where(Campaign.id == deleted.campaign_id)) or "a campaign"
-    return deleted, campaign_name
+    # Sent to someone deleted since: their address, and whoever has it now.
+    reached = [pid for pid in [live_prospect_with(session, [deleted.fingerprint])] if pid is not None]
+    if reissued and membership is not None and _sent_before(session, membership, reissued.detected_at):
+        reached.append(membership.prospect_id)
+    return _Link(deleted.campaign_id, _campaign_name(session, deleted.campaign_id), sorted(set(reached)),
+                 deleted.fingerprint, None)
 
 
-def _unsubscribe_deleted(session: Session, membership_id: int) -> UnsubscribeResult | None:
-    found = _deleted(session, membership_id)
-    if found is None:
-        return None
-    deleted, campaign_name = found
-    if suppress_fingerprint(session, deleted.fingerprint, reason=OWN_OPT_OUT, channel=THE_PROSPECT.channel):
-        record_audit(session, THE_PROSPECT, "unsubscribe_after_delete", campaign_id=deleted.campaign_id,
-                     after={"membership_id": membership_id, "reimport_blocked": True})
-    return UnsubscribeResult("deleted", campaign_name, None)
+def _sent_before(session: Session, membership: Membership, moment: object) -> bool:
+    """Whether the sender recorded an email to this member before `moment`: evidence that a first-release link
+    with this membership's id reached them."""
+    return bool(session.scalar(select(exists().where(
+        Activity.campaign_id == membership.campaign_id, Activity.prospect_id == membership.prospect_id,
+        Activity.kind == "sent", Activity.occurred_at < moment))))
+
+
+def _campaign_name(session: Session, campaign_id: int) -> str:
+    return session.scalar(select(Campaign.name).where(Campaign.id == campaign_id)) or "a campaign"

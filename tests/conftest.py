@@ -68,6 +68,25 @@ def secret_key() -> bytes:
 
 
 @pytest.fixture
+def run(database_url, tmp_path, monkeypatch):
+    """Runs `prospectbot ARGS` in-process against the test database as the operator "ops"; returns (exit code,
+    stdout, stderr). No traceback may ever reach the terminal."""
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    base = {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET_KEY.decode(), "PROSPECTBOT_ACTOR": "ops"}
+
+    def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None):
+        result = CliRunner().invoke(cli, list(args), env={**base, **(env or {})}, input=input, catch_exceptions=False)
+        assert "Traceback" not in result.output
+        return result.exit_code, result.stdout, result.stderr
+
+    return invoke
+
+
+@pytest.fixture
 def slack_actor() -> Actor:
     return Actor("slack:U0ALICE", "slack")
 

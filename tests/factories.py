@@ -7,8 +7,10 @@ from sqlalchemy.orm import Session
 
 from storage.audit import Actor
 from storage.campaigns import get_or_create_campaign
+from storage.keys import address_identity
 from storage.models import Membership, Prospect, utcnow
 from storage.prospects import new_prospect_row
+from tests.support import TEST_SECRET_KEY
 
 SETUP = Actor("cli:test-setup", "cli")
 
@@ -18,7 +20,8 @@ def campaign(session: Session, name: str) -> int:
 
 
 def prospect(session: Session, email: str, *campaign_ids: int, **fields: str) -> int:
-    row = new_prospect_row({"email": email, **fields}, source="test", now=utcnow())
+    row = new_prospect_row({"email": email, **fields}, address_identity(TEST_SECRET_KEY, email), source="test",
+                           now=utcnow())
     prospect_id = session.scalar(insert(Prospect).returning(Prospect.id), [row])
     for campaign_id in campaign_ids:
         session.execute(insert(Membership), [{"campaign_id": campaign_id, "prospect_id": prospect_id,

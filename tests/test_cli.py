@@ -9,24 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from bot.cli import cli
-from tests.support import TEST_SECRET_KEY
-
-
-@pytest.fixture
-def run(database_url, tmp_path, monkeypatch):
-    """Runs `prospectbot ARGS` in-process against the test database; returns (exit code, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)
-    env = {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET_KEY.decode(), "PROSPECTBOT_ACTOR": "ops"}
-
-    def invoke(*args: str, input: str | None = None):
-        result = CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
-        assert "Traceback" not in result.output
-        return result.exit_code, result.stdout, result.stderr
-
-    return invoke
 
 
 def write(path: Path, text: str) -> str:
@@ -153,6 +135,17 @@ def test_a_different_key_is_refused(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("Error: SECRET_KEY is not the key this database was created with")
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_whose_key_file_is_missing_is_refused_and_no_new_key_is_made(tmp_path):
+    assert prospectbot(tmp_path, "campaigns").returncode == 0
+    key_file = tmp_path / "prospectbot.db.key"
+    key_file.unlink()
+    result = prospectbot(tmp_path, "campaigns")
+    assert result.returncode == 1
+    assert result.stderr == ("Error: The database prospectbot.db was created with a key kept in prospectbot.db.key, "
+                             "which is missing: restore it from a backup (or set SECRET_KEY to that key).\n")
+    assert [path.name for path in tmp_path.iterdir() if ".key" in path.name] == []
 
 
 def test_settings_come_from_a_dotenv_file(tmp_path):

@@ -6,33 +6,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from bot.cli import cli
 from storage import bulk_requests as bulk
 from storage import roles
 from storage.audit import Actor
 from storage.campaigns import find_campaign
 from storage.models import AuditEntry, BlockedDomain, BulkRequest, DoNotContact, Notification, Prospect, RoleGrant
-from tests.support import TEST_SECRET_KEY
 from tests.test_cli import write
 
 REQUESTER = Actor("slack:U0ALICE", "slack")
 
-
-@pytest.fixture
-def run(database_url, tmp_path, monkeypatch):
-    """Runs `prospectbot ARGS` in-process as the operator "ops"; returns (exit code, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)
-    base = {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET_KEY.decode(), "PROSPECTBOT_ACTOR": "ops"}
-
-    def invoke(*args: str, env: dict[str, str] | None = None):
-        result = CliRunner().invoke(cli, list(args), env={**base, **(env or {})}, catch_exceptions=False)
-        assert "Traceback" not in result.output
-        return result.exit_code, result.stdout, result.stderr
-
-    return invoke
 
 
 def rows(database, model: type) -> int:

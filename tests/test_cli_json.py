@@ -7,30 +7,13 @@ import datetime as dt
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from bot.cli import cli
 from storage import bulk_requests as bulk
 from storage.audit import Actor
 from storage.campaigns import find_campaign
 from storage.prospects import find_prospect_id
 from storage.sending import record_activity
-from tests.support import TEST_SECRET_KEY
 from tests.test_cli import write
-
-
-@pytest.fixture
-def run(database_url, tmp_path, monkeypatch):
-    """Runs `prospectbot ARGS` in-process as the operator "ops"; returns (exit code, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)
-    env = {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET_KEY.decode(), "PROSPECTBOT_ACTOR": "ops"}
-
-    def invoke(*args: str):
-        result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-        assert "Traceback" not in result.output
-        return result.exit_code, result.stdout, result.stderr
-
-    return invoke
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ from storage.audit import Actor
 from storage.db import Database
 from storage.fast_insert import bulk_insert
 from storage.importing import IMPORT_CHUNK
+from storage.keys import address_identity
 from storage.models import AuditEntry, BulkRequest, DoNotContact, Import, Membership, Notification, Prospect, utcnow
 from storage.prospects import insert_new_prospects, new_prospect_row, prospect_details
 from storage.unsubscribe import unsubscribe_token
@@ -528,7 +529,8 @@ def test_a_bulk_approval_killed_midway_applies_nothing_and_approving_again_appli
         campaign = factories.campaign(session, "Big campaign")
         now = utcnow()
         created = insert_new_prospects(session, [
-            new_prospect_row({"email": f"p{n:06}@quiet.example", "first_name": "P"}, source="test", now=now)
+            new_prospect_row({"email": f"p{n:06}@quiet.example", "first_name": "P"},
+                             address_identity(TEST_SECRET_KEY, f"p{n:06}@quiet.example"), source="test", now=now)
             for n in range(BULK_PROSPECTS)])
         bulk_insert(session, Membership, [
             {"campaign_id": campaign, "prospect_id": pid, "status": "active", "added_at": now}

@@ -84,6 +84,24 @@ def test_the_button_on_the_page_unsubscribes_too(slack, database, link):
     assert state(database, link["prospect"])[0].reason == "requested"
 
 
+def test_a_used_link_says_it_is_done_instead_of_asking_again(slack, database, link):
+    request(slack, link["path"], "POST", b"List-Unsubscribe=One-Click")
+    for _ in range(2):
+        status, page = request(slack, link["path"])
+        assert status == 200 and "j***@acme.com was already unsubscribed." in page
+        assert "<form" not in page and "Stop emails from" not in page
+    assert state(database, link["prospect"])[1] == 1
+
+
+def test_a_deleted_prospects_used_link_says_it_is_done(slack, database, link, slack_actor):
+    with database.transaction() as session:
+        delete_prospect(session, link["prospect"], actor=slack_actor, secret_key=TEST_SECRET_KEY,
+                        block_reimport=False)
+    request(slack, link["path"], "POST", b"List-Unsubscribe=One-Click")
+    status, page = request(slack, link["path"])
+    assert status == 200 and "this address was already unsubscribed." in page and "<form" not in page
+
+
 def test_a_colleagues_reason_becomes_the_prospects_own(slack, database, link, slack_actor):
     with database.transaction() as session:
         mark_do_not_contact(session, [link["prospect"]], reason="no-interest", actor=slack_actor, notify=False)

@@ -27,7 +27,7 @@ def db() -> None:
 def upgrade(runtime: Runtime) -> None:
     """Migrate the database to the newest schema (run once per release against a shared PostgreSQL)."""
     database = runtime.database(prepare=False)
-    before, after = database.upgrade()
+    before, after = database.upgrade(runtime.settings.secret_key)
     database.verify_secret_key(runtime.settings.secret_key)
     if before == after:
         click.echo(f"{database.description}: already up to date (revision {after}).")
