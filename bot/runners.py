@@ -14,12 +14,37 @@ from bot.app import create_app
 from bot.notifier import Notifier
 from bot.settings import WHERE_TO_FIND, ConfigurationError, Settings, require_slack
 from bot.slack_client import slack_client
-from bot.web import SLACK_PATH, create_wsgi_app
+from bot.web import SLACK_MAX_BODY, SLACK_PATH, create_wsgi_app
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 REFUSED_TOKEN_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 SLACK_LIBRARIES = ("slack_sdk", "slack_bolt")
+
+# waitress as it faces the internet (README: "Limits and slow clients"). A connection costs a socket and a few
+# KiB, not a thread: 1,000 leave room for hundreds of slow or idle clients (120 filled waitress's default of 100
+# and starved everyone else). What a client that trickles a header line forever holds, only a proxy in front takes
+# back: waitress times out idle connections, not slow ones.
+CONNECTION_LIMIT = 1000
+SERVER_SETTINGS = {
+    # Above the largest body an endpoint reads (Slack's), refused before it is buffered: waitress refuses a
+    # Content-Length at or above this at once, and a chunked body as soon as it grows to it.
+    "max_request_body_size": SLACK_MAX_BODY + 1,
+    # Slack's and browsers' headers take 1-4 KiB; Node.js allows 16 KiB too. Held in memory per connection.
+    "max_request_header_size": 16 << 10,
+    # A body above 64 KiB waits in a temporary file, not memory: 1,000 connections hold at most 64 MiB of bodies.
+    "inbuf_overflow": 64 << 10,
+    # A connection that sent nothing for 30 s is closed (never one with a request in progress); checked every
+    # 10 s. Above a proxy's keepalive timeout for its idle upstream connections (20 s in the README's nginx).
+    "channel_timeout": 30,
+    "cleanup_interval": 10,
+    # poll(), not select(): select() can not watch a descriptor numbered 1,024 or above.
+    "asyncore_use_poll": True,
+}
+# The open files a connection can hold (its socket, and the temporary file of a body above inbuf_overflow), and
+# what the rest of the process needs (the database's pool, Slack's client, waitress's own pipe, logs).
+FILES_PER_CONNECTION = 2
+FILES_BESIDE_CONNECTIONS = 100
 
 
 class _SlackLibraries(logging.Filter):
@@ -101,6 +126,8 @@ def _connect(handler: SocketModeHandler) -> None:
 
 
 def serve_http(settings: Settings, database: Database, *, host: str, port: int, threads: int = 8) -> None:
+    """`threads` run requests once they have fully arrived: waitress reads them in its own loop, so a slow client
+    never holds a thread, only a connection."""
     from waitress import create_server
 
     require_slack(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
@@ -108,7 +135,9 @@ def serve_http(settings: Settings, database: Database, *, host: str, port: int, 
         check_bot_token(settings)
         app = create_app(settings, database, verify_token=True)
     try:
-        server = create_server(create_wsgi_app(app, database, settings), host=host, port=port, threads=threads)
+        server = create_server(create_wsgi_app(app, database, settings), host=host, port=port, threads=threads,
+                               connection_limit=connection_limit_for_open_files(CONNECTION_LIMIT),
+                               **SERVER_SETTINGS)
     except OSError as error:
         raise ConfigurationError(f"Can not listen on {host}:{port} ({error.strerror or error}).") from None
     stop = threading.Event()
@@ -120,6 +149,30 @@ def serve_http(settings: Settings, database: Database, *, host: str, port: int, 
     finally:
         stop.set()
         notifier.join(timeout=15)
+
+
+def connection_limit_for_open_files(wanted: int) -> int:
+    """Raises the soft limit on open files (`ulimit -n`, often 1,024) to what `wanted` connections need, as far as
+    the hard limit allows, and returns how many connections fit under it: past it, accept() would fail on every turn
+    of waitress's loop, and a connection that had its socket could not get a temporary file for its body."""
+    import resource
+
+    needed = wanted * FILES_PER_CONNECTION + FILES_BESIDE_CONNECTIONS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return wanted
+    raised = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+    except (ValueError, OSError):
+        raised = soft
+    if raised >= needed:
+        log.info("raised the open-file limit (ulimit -n) from %d to %d, what %d connections need", soft, raised, wanted)
+        return wanted
+    allowed = max(1, (raised - FILES_BESIDE_CONNECTIONS) // FILES_PER_CONNECTION)
+    log.warning("the open-file limit (ulimit -n) is %d, which allows %d connections at once, not %d: raise its hard "
+                "limit to %d (LimitNOFILE= in a systemd unit, nofile in limits.conf)", raised, allowed, wanted, needed)
+    return allowed
 
 
 def notifier_for(settings: Settings, database: Database) -> Notifier:

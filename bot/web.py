@@ -28,7 +28,20 @@ from storage.replays import StoredAnswer
 SLACK_PATH = "/slack/events"
 UNSUBSCRIBE_PREFIX = "/unsubscribe/"
 ONE_CLICK_BODY = b"List-Unsubscribe=One-Click"
+# The most each endpoint ever legitimately receives: a request that declares more is refused (413) from its
+# Content-Length, before a byte of its body is read or decoded; waitress refuses anything above the largest of them
+# before buffering it (bot/runners.py). Slack's largest request is an interaction carrying one view, which Slack
+# caps at 250 KB of JSON (`view_too_large`), with what Slack adds to it and what was typed into its inputs (the
+# longest here takes 2,400 characters). Form-encoding at most triples a byte, so even a view made only of bytes it
+# triples arrives under 1 MiB, and 2 MiB leaves that worst case twice over. A modal filled with text to Block Kit's
+# limits (100 sections of 3,000 characters) arrives as about 270 KB; a slash command, as a few hundred bytes.
+SLACK_MAX_BODY = 2 << 20
+# An unsubscribe POST is `List-Unsubscribe=One-Click` (RFC 8058) or the confirmation page's empty form.
+UNSUBSCRIBE_MAX_BODY = 4 << 10
 StartResponse = Callable[..., Any]
+TOO_LARGE = "413 Request Entity Too Large"
+TOO_LARGE_PAGE = pages.page("Request too large", "<p>This request is larger than an unsubscribe ever is. Please "
+                            "use the link from the email exactly as it was sent.</p>")
 
 # The kinds of Slack request that change something here: each is applied once, however often the same signed
 # request arrives (a replay inside the five minutes its signature is valid), and a repeat gets the first answer.
@@ -65,8 +78,14 @@ def create_wsgi_app(app: App, database: Database, settings: Settings) -> Callabl
         """The signature is checked here, on the bytes Slack signed, and only here (Bolt's own check is off): then
         the body is read by Slack's rules, not Bolt's (see `read_slack_body`), and Bolt is handed JSON it can not
         misread. Whoever posts garbage without Slack's signature gets a 401 like any other forger, not a 500 and a
-        traceback in the log; a signed request that can not be read is a 400."""
-        body = _read_body(environ, limit=None)
+        traceback in the log; a signed request that can not be read is a 400. More than Slack ever sends is a 413,
+        before anything is read."""
+        length = _declared_length(environ)
+        if length > SLACK_MAX_BODY:
+            log.info("refused a request of %d bytes to %s: Slack never sends more than %d", length, SLACK_PATH,
+                     SLACK_MAX_BODY)
+            return _reply(start_response, TOO_LARGE, {"error": "request too large"})
+        body = _read_body(environ, limit=SLACK_MAX_BODY)
         if verifier is None or not _signed(verifier, environ, body):
             return _reply(start_response, "401 Unauthorized", {"error": "invalid request"})
         if environ.get("REQUEST_METHOD") != "POST":
@@ -147,7 +166,9 @@ def create_wsgi_app(app: App, database: Database, settings: Settings) -> Callabl
                                                                            UNSUBSCRIBE_PREFIX + token))
             if method != "POST":
                 return _html(start_response, "405 Method Not Allowed", pages.not_found_page(), allow="GET, POST")
-            body = _read_body(environ)
+            if _declared_length(environ) > UNSUBSCRIBE_MAX_BODY:
+                return _html(start_response, TOO_LARGE, TOO_LARGE_PAGE)
+            body = _read_body(environ, limit=UNSUBSCRIBE_MAX_BODY)
             with database.transaction() as session:
                 result = unsubscribe.unsubscribe(session, membership_id)
         except DatabaseUnavailable:
@@ -216,13 +237,17 @@ def _answer(start_response: StartResponse, answer: StoredAnswer) -> Iterable[byt
     return [body]
 
 
-def _read_body(environ: dict[str, Any], limit: int | None = 4096) -> bytes:
+def _declared_length(environ: dict[str, Any]) -> int:
+    """The body's length as the request declares it. waitress declares it for a chunked body too, once it holds
+    the whole (at most its max_request_body_size); a length missing or not a number reads nothing."""
     try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
+        return max(0, int(environ.get("CONTENT_LENGTH") or 0))
     except ValueError:
-        length = 0
-    if limit is not None:
-        length = min(length, limit)
+        return 0
+
+
+def _read_body(environ: dict[str, Any], limit: int) -> bytes:
+    length = min(_declared_length(environ), limit)
     return environ["wsgi.input"].read(length) if length > 0 else b""
 
 
