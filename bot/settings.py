@@ -11,6 +11,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from storage.db import OWNER_ONLY, key_file_path
+
 DEFAULT_DATABASE_URL = "sqlite:///prospectbot.db"
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -179,10 +181,6 @@ def _secret_key(env: Mapping[str, str], database_url: str) -> bytes:
     return _key_file_beside(Path(url.database)).encode()
 
 
-def key_file_path(database_path: Path) -> Path:
-    return database_path.with_name(database_path.name + ".key")
-
-
 def _key_file_beside(database_path: Path) -> str:
     """The embedded database's key, made on first use. An existing key is never replaced: losing it would
     silently make every fingerprint and unsubscribe link useless."""
@@ -202,10 +200,10 @@ def _key_file_beside(database_path: Path) -> str:
                 f"The database {database_path} was created with a key kept in {path}, which is missing: restore "
                 "it from a backup (or set SECRET_KEY to that key)."
             ) from None
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # Written aside, then linked into place: a process starting at the same moment sees no key or a whole one.
     draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY)
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_urlsafe(48) + "\n")
     try:

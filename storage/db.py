@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Iterator
+import os
+import shlex
+import sqlite3
+import stat
+import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,7 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, select
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +34,12 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Page cache per connection. The default 2 MiB makes writes to a million-row table's indexes page in and out.
 SQLITE_CACHE_KIB = 65_536
 POSTGRES_CONNECT_TIMEOUT_S = 2
+# The embedded database's files hold every prospect's details: readable and writable by their owner alone.
+OWNER_ONLY = 0o600
+# How long a checkpoint after a delete waits for readers of older snapshots. It holds off every writer while it
+# waits, so it is short; a reader that takes longer (a campaign being sent) is waited out by retries instead.
+ERASURE_WAIT_MS = 500
+ERASURE_RETRY_SECONDS = 30
 
 
 class Database:
@@ -39,6 +50,10 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 15) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.path = sqlite_file(self.url) if self.is_sqlite else None
+        if self.path is not None:
+            _create_owner_only(self.path)
+            restrict_to_owner(sqlite_files(self.path))
         if self.is_sqlite:
             self.engine = create_engine(self.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
             _configure_sqlite(self.engine)
@@ -59,6 +74,10 @@ class Database:
         self._reading = sessionmaker(reader, expire_on_commit=False)
         # Server-side cursors, which stream large results, live inside a transaction.
         self._streaming = sessionmaker(self.engine, expire_on_commit=False)
+        self._erasure_lock = threading.Lock()
+        self._erasure_pending = False
+        self._erasure_retry: threading.Thread | None = None
+        self._closing = threading.Event()
 
     @property
     def description(self) -> str:
@@ -154,8 +173,83 @@ class Database:
         if not hmac.compare_digest(stored, expected):
             raise SecretKeyMismatch(WRONG_KEY)
 
+    # -- erasure ---------------------------------------------------------------------------------------------
+
+    def after_erasure(self) -> None:
+        """Call once a transaction that deleted someone has committed. On SQLite, secure_delete zeroed their
+        bytes in the pages the delete wrote, but the write-ahead log still holds the older copies of those pages,
+        and the database file its own until the new ones are copied in: a checkpoint copies them in and truncates
+        the log to nothing. It can not finish while a reader holds a snapshot from before the delete; then it is
+        retried every ERASURE_RETRY_SECONDS until it does, and tried once more when the database is closed.
+        PostgreSQL keeps dead rows until vacuum, whatever is done here (see README, What "deleted" guarantees)."""
+        if self.path is None or self._checkpoint_wal():
+            return
+        with self._erasure_lock:
+            self._erasure_pending = True
+            if self._erasure_retry is None:
+                log.warning("A deleted prospect's details stay in %s and its write-ahead log until a reader that "
+                            "started before the delete finishes (a campaign being sent?): retrying every %d s.",
+                            self.path, ERASURE_RETRY_SECONDS)
+                self._erasure_retry = threading.Thread(target=self._retry_erasure, name="erasure-checkpoint",
+                                                       daemon=True)
+                self._erasure_retry.start()
+
+    def _retry_erasure(self) -> None:
+        while not self._closing.wait(ERASURE_RETRY_SECONDS):
+            with self._erasure_lock:
+                self._erasure_pending = False
+            # Probing first keeps a reader that is still there from holding off writers at every retry.
+            done = self._checkpoint_wal(probe_first=True)
+            with self._erasure_lock:
+                if done and not self._erasure_pending:
+                    self._erasure_retry = None
+                    log.info("The write-ahead log holds no deleted prospect's details any more.")
+                    return
+                self._erasure_pending = True
+
+    def _checkpoint_wal(self, *, probe_first: bool = False) -> bool:
+        """Copies the write-ahead log into the database file and truncates it to nothing; False when a reader of
+        an older snapshot kept it from finishing (what it could copy, it did)."""
+        try:
+            connection = self.engine.raw_connection()
+        except DBAPIError as error:
+            log.warning("could not checkpoint %s after a delete (%s)", self.path, error.orig)
+            return False
+        try:
+            cursor = connection.cursor()
+            if probe_first:
+                busy, frames, copied = cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if busy or frames != copied:
+                    return False
+            cursor.execute(f"PRAGMA busy_timeout = {ERASURE_WAIT_MS}")
+            try:
+                busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            return not busy
+        except sqlite3.Error as error:
+            log.warning("could not checkpoint %s after a delete (%s)", self.path, error)
+            return False
+        finally:
+            connection.close()
+
     def dispose(self) -> None:
+        self._closing.set()
+        retry = self._erasure_retry
+        if retry is not None:
+            retry.join()
+            self._erasure_retry = None
+        unfinished = self._erasure_pending and not self._checkpoint_wal()
+        self._erasure_pending = False
         self.engine.dispose()
+        self._closing = threading.Event()
+        if unfinished and self.path is not None:
+            wal = Path(f"{self.path}-wal")
+            # Closing the last connection checkpoints the log and removes it; another process may hold it open.
+            if wal.exists() and wal.stat().st_size > 0:
+                log.warning("A deleted prospect's details may stay in %s until the next delete or until every "
+                            "process using it stops; to clear them once nothing reads it, run "
+                            "`sqlite3 %s \"PRAGMA wal_checkpoint(TRUNCATE)\"`.", wal, shlex.quote(str(self.path)))
 
 
 WRONG_KEY = ("SECRET_KEY is not the key this database was created with: fingerprints of deleted addresses and "
@@ -168,6 +262,62 @@ def _check_secret_key(connection: Connection, secret_key: bytes) -> None:
         raise SecretKeyMismatch(WRONG_KEY)
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The embedded database's file; None for an in-memory database (or one named by a `file:` URI)."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:") or url.query.get("uri"):
+        return None
+    return Path(database)
+
+
+def sqlite_files(database: Path) -> list[Path]:
+    """The files of an embedded database: the database, the log and its shared-memory index SQLite keeps beside
+    it in WAL mode, and the key file kept beside it when SECRET_KEY is not set."""
+    return [database, Path(f"{database}-wal"), Path(f"{database}-shm"), key_file_path(database)]
+
+
+def key_file_path(database: Path) -> Path:
+    return database.with_name(database.name + ".key")
+
+
+def _create_owner_only(database: Path) -> None:
+    """Creates the database file (and its directory) owner-only before SQLite does: SQLite gives the -wal and
+    -shm files it makes the database file's permissions. What can not be created, SQLite reports when it opens."""
+    try:
+        database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY))
+    except OSError:
+        pass
+
+
+def restrict_to_owner(paths: Iterable[Path]) -> None:
+    """Takes away other users' access to `paths` (those that exist), saying so in one line; files it may not
+    change (another user owns them) are named in one warning line, with the command their owner can run."""
+    changed: list[str] = []
+    refused: list[tuple[Path, int]] = []
+    for path in paths:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if not mode & 0o077:
+            continue
+        try:
+            os.chmod(path, mode & 0o700)
+        except PermissionError:
+            refused.append((path, mode))
+        else:
+            changed.append(f"{path} (was {mode:o})")
+    if changed:
+        log.warning("Made owner-only (%o) what other users of this machine could read: %s.", OWNER_ONLY,
+                    ", ".join(changed))
+    if refused:
+        names = ", ".join(f"{path} (mode {mode:o})" for path, mode in refused)
+        command = " ".join(shlex.quote(str(path)) for path, _ in refused)
+        log.warning("Other users of this machine can read %s, and prospectbot can not change that as it is not the "
+                    "owner: run `chmod %o %s` as the owner.", names, OWNER_ONLY, command)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -175,6 +325,9 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
+        # Deleted content is overwritten with zeros, so a deleted prospect leaves nothing in the file, without
+        # VACUUM; set here because builds differ in their default.
+        cursor.execute("PRAGMA secure_delete = ON")
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
@@ -182,6 +335,9 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA wal_autocheckpoint = 16384")
+            # A log restarted after a checkpoint is cut to what was just written: without it, the frames past
+            # that, copies of pages from before a delete, would stay in the file until they were overwritten.
+            cursor.execute("PRAGMA journal_size_limit = 0")
         cursor.close()
 
     @event.listens_for(engine, "begin")

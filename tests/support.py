@@ -31,7 +31,8 @@ def empty_database_url(kind: str, request: pytest.FixtureRequest, directory: Pat
     fixtures by name."""
     if kind == "sqlite":
         path = directory / "prospectbot.db"
-        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        # With its mode: owner-only, as prospectbot makes a database (a looser copy would be tightened, and say so).
+        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
         return f"sqlite:///{path}"
     empty_postgres(request.getfixturevalue("_postgres"))
     return POSTGRES_URL
