@@ -1,6 +1,7 @@
 """Delete: the person is removed entirely — row, memberships, do-not-contact state — while their activity stays,
 anonymous, so campaign totals hold. A later import brings the address back as a new contact unless re-import
-is blocked; a person who opted out themselves is always blocked, so their opt-out survives the delete."""
+is blocked; a person who opted out themselves is always blocked, so their opt-out survives the delete. The bot's
+Slack messages that name them are marked for redaction in the same transaction (storage/slack_messages.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from storage.fast_insert import bulk_insert
 from storage.models import Activity, DeletedMembership, DoNotContact, Membership, Prospect, utcnow
 from storage.prospects import lock_prospect
 from storage.reasons import OWN_OPT_OUT
+from storage.replays import forget_answers
+from storage.slack_messages import request_redaction
 from storage.suppressions import suppress_fingerprint
 
 
@@ -31,7 +34,6 @@ def delete_prospect(
     prospect_id: int,
     *,
     actor: Actor,
-    secret_key: bytes,
     block_reimport: bool,
     expected_version: int | None = None,
 ) -> DeleteResult:
@@ -60,6 +62,9 @@ def delete_prospect(
     session.execute(delete(DoNotContact).where(DoNotContact.prospect_id == prospect_id))
     session.execute(delete(Membership).where(Membership.prospect_id == prospect_id))
     session.execute(delete(Prospect).where(Prospect.id == prospect_id))
+    request_redaction(session, prospect_id)
+    # The acknowledgements kept for Slack's replay window may hold their profile (a save answers with it).
+    forget_answers(session)
     record_audit(
         session,
         actor,

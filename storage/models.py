@@ -391,3 +391,30 @@ class SlackRequestRecord(Base):
     status: Mapped[int | None] = mapped_column(Integer)
     content_type: Mapped[str] = mapped_column(String(100), default="")
     body: Mapped[str] = mapped_column(Text, default="")
+
+
+class SlackMessage(Base):
+    """A bot message in Slack naming a prospect (by id only): deleting them marks it due, the worker edits it."""
+
+    __tablename__ = "slack_messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "ts", "prospect_id"), Index("ix_slack_messages_prospect_id", "prospect_id"),
+        Index("ix_slack_messages_next_attempt_at", "next_attempt_at"),
+        CheckConstraint("kind IN ('confirmation', 'notification', 'bulk-request')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(40))  # as Slack answered; "" is the default notification channel
+    ts: Mapped[str] = mapped_column(String(40))
+    prospect_id: Mapped[int] = mapped_column(Integer)  # no foreign key: needed once the prospect is deleted
+    kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int | None] = mapped_column(Integer)  # the notification or bulk request it shows
+    posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    redaction_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # set only while a redaction waits
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    redaction_done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(Text, default="")  # the last failure, or why it was not edited
+

@@ -51,6 +51,13 @@ def stored_answer(session: Session, key: str) -> StoredAnswer | None:
     return StoredAnswer(row.status, row.content_type, row.body)
 
 
+def forget_answers(session: Session) -> None:
+    """Empties the stored answers, keeping the keys: an answer may show a person (a saved profile) who is being
+    deleted. A replay still changes nothing; it is acknowledged without the view it once got."""
+    session.execute(update(SlackRequestRecord).where(SlackRequestRecord.body != "")
+                    .values(body="", content_type="text/plain;charset=utf-8"))
+
+
 def forget_older_than(session: Session, cutoff: dt.datetime) -> int:
     """Deletes the records of requests received before `cutoff`; returns how many."""
     result = session.execute(delete(SlackRequestRecord).where(SlackRequestRecord.received_at < cutoff))

@@ -767,6 +767,7 @@ def test_sql_injection_attempts_change_nothing(live, team, field, typed):
     after = everything(live)
     if field == "note":
         changed = {name for name in after if after[name] != before[name]}
-        assert changed <= {"do_not_contact", "audit_log", "notifications"}
+        # The save, its audit row, its notification, and the confirmation DM it records (slack_messages).
+        assert changed <= {"do_not_contact", "audit_log", "notifications", "slack_messages"}
     else:
         assert after == before

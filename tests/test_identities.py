@@ -19,7 +19,7 @@ from sqlalchemy import MetaData, func, select, text
 
 from storage import bulk_requests
 from storage.audit import Actor
-from storage.db import MIGRATIONS_DIR, Database
+from storage.db import MIGRATIONS_DIR, Database, head_revision
 from storage.keys import address_fingerprint, secret_key_check
 from storage.models import (
     AuditEntry,
@@ -280,7 +280,7 @@ def first_release(request, tmp_path):
 
 def test_the_upgrade_merges_one_mailbox_and_keeps_every_state_and_block(first_release, tmp_path):
     before, after = first_release.upgrade(TEST_SECRET_KEY)
-    assert (before, after) == ("0004", "0005")
+    assert (before, after) == ("0004", head_revision())
     with first_release.snapshot() as session:
         [jose] = session.scalars(select(Prospect).where(Prospect.email_key == "josé@xn--exmple-cua.es")).all()
         assert jose.id == 1 and jose.email == "josé@exämple.es"

@@ -195,19 +195,21 @@ def _decide(runtime: Runtime, request_id: int, *, approve: bool) -> None:
         click.echo(f"Approved request #{request_id} ({where}): {request.applied_count:,} now do not contact.{skipped}")
     else:
         click.echo(f"Rejected request #{request_id} ({where}): nothing changed.")
-    click.echo(_tell_slack(runtime.settings, request))
+    click.echo(_tell_slack(runtime, request))
 
 
-def _tell_slack(settings: Settings, request: bulk_requests.RequestView) -> str:
+def _tell_slack(runtime: Runtime, request: bulk_requests.RequestView) -> str:
     """What a decision in Slack does besides deciding: the approval message shows the outcome, and the requester
     hears of it. Best effort, once: the decision is committed whatever Slack answers."""
+    settings = runtime.settings
     if not settings.slack_bot_token:
         return ("Slack was not told (SLACK_BOT_TOKEN is not set here): the approval message shows the decision "
                 "once someone presses one of its buttons.")
     from bot.slack_client import slack_client
     from handlers.decision_announcer import announce_decision
 
-    outcomes = announce_decision(slack_client(settings.slack_bot_token, settings.slack_api_url), request)
+    outcomes = announce_decision(slack_client(settings.slack_bot_token, settings.slack_api_url), request,
+                                 runtime.database())
     if not outcomes:
         return "Nothing to update in Slack."
     done = [said for worked, said in outcomes if worked]

@@ -319,9 +319,9 @@ def delete(runtime: Runtime, email: str, block_reimport: bool, yes: bool) -> Non
         click.confirm("Delete this prospect?", abort=True)
     with database.transaction() as session:
         result = delete_prospect(
-            session, details.id, actor=cli_actor(), secret_key=runtime.settings.secret_key,
-            block_reimport=block_reimport, expected_version=details.version,
+            session, details.id, actor=cli_actor(), block_reimport=block_reimport, expected_version=details.version,
         )
+    database.after_erasure()
     if result.reimport_blocked:
         why = " because they had opted out themselves" if result.blocked_because_opted_out else ""
         click.echo(f"Deleted {details.email}. The address stays blocked from future imports{why}.")

@@ -43,7 +43,7 @@ from handlers.decision_announcer import announce_decision, update_message
 from handlers.errors import user_message
 from handlers.listening import acknowledge, slack_actor
 from handlers.services import Services, services_of
-from storage import bulk_requests
+from storage import bulk_requests, slack_messages
 from storage.campaigns import campaign_settings
 from storage.errors import InvalidInput
 from storage.models import REQUEST_RULES
@@ -160,7 +160,8 @@ def handle_reject(body: dict[str, Any], client: WebClient, respond: Respond, con
 
 
 def _post_for_approval(client: WebClient, services: Services, request: bulk_requests.RequestView) -> str:
-    """Posts the request in the approvals channel; returns the channel, or "" when it could not be."""
+    """Posts the request in the approvals channel; returns the channel, or "" when it could not be. The message
+    is recorded as naming the prospects of its sample, so that deleting one of them edits it."""
     channel = services.approvals_channel
     if not channel:
         return ""
@@ -169,6 +170,9 @@ def _post_for_approval(client: WebClient, services: Services, request: bulk_requ
         posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         with services.database.transaction() as session:
             bulk_requests.record_message(session, request.id, channel=posted["channel"], ts=posted["ts"])
+            slack_messages.record_message(session, channel=posted["channel"], ts=posted["ts"],
+                                          kind=slack_messages.BULK_REQUEST, subject_id=request.id,
+                                          prospect_ids=[shown.id for shown in request.sample])
     except Exception:  # noqa: BLE001 - the request is kept; managers also see it in App Home
         log.warning("could not post bulk request %s to %s", request.id, channel, exc_info=True)
         return ""
@@ -185,11 +189,11 @@ def _decide(body: dict[str, Any], client: WebClient, respond: Respond, services:
         request = already.request
         _tell(client, body, respond, f"Request #{request.id} was already {request.status}"
               + (f" by <@{request.decided_by.partition(':')[2]}>." if request.decided_by else "."))
-        update_message(client, request)
+        update_message(client, request, services.database)
     except Exception as error:  # noqa: BLE001 - NotAllowed (four eyes), gone, database down: nothing changed
         _tell(client, body, respond, user_message(error))
     else:
-        announce_decision(client, request)
+        announce_decision(client, request, services.database)
     if from_home:
         publish_home(client, services, body["user"]["id"])
 

@@ -27,7 +27,9 @@ from handlers.edit.views import (
     REASON_ACTION,
     REASON_BLOCK,
     build_edit_modal,
+    deleted_message,
     deleted_text,
+    saved_message,
 )
 from handlers.errors import user_message
 from handlers.labels import REASON_LABELS
@@ -41,6 +43,7 @@ from storage.do_not_contact import lift_do_not_contact, mark_prospect_do_not_con
 from storage.domains import block_domain
 from storage.errors import ProspectNotFound, StaleProspect
 from storage.prospects import prospect_details
+from storage.slack_messages import CONFIRMATION, record_message
 
 log = logging.getLogger(__name__)
 
@@ -102,26 +105,35 @@ def handle_save(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
               else f"Nothing to change: *{name}* was already do not contact ({label}).")
     ack(response_action="update", view=build_profile_modal(details, campaign_id=campaign_id, banner=banner))
     context["outcome"] = {"changed": changed, "prospect_id": details.id, "campaign_id": campaign_id,
-                          "text": f"{'Saved' if changed else 'Unchanged'}: {name} ({escape(details.email)}) is do "
-                                  f"not contact — {label}."}
+                          "text": saved_message(details.full_name or details.email, details.email, label,
+                                                changed=changed)}
 
 
 def confirm_saved(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    """After a save: the profile under the modal shows the new state, and the person gets a confirmation DM."""
+    """After a save: the profile under the modal shows the new state, and the person gets a confirmation DM,
+    recorded as naming the prospect so that deleting them later edits it."""
     outcome = context.get("outcome")
     if not outcome:
         return
+    database = services_of(context).database
     previous = body["view"].get("previous_view_id")
     if previous and outcome["changed"]:
         # The profile under the modal was read before the change: show it as it is now.
         try:
-            with services_of(context).database.snapshot() as session:
+            with database.snapshot() as session:
                 details = prospect_details(session, outcome["prospect_id"])
             client.views_update(view_id=previous,
                                 view=build_profile_modal(details, campaign_id=outcome["campaign_id"], close="Back"))
         except Exception:  # noqa: BLE001 - the user already saw the saved state on top
             log.warning("could not refresh the profile under a saved edit", exc_info=True)
-    client.chat_postMessage(channel=body["user"]["id"], text=outcome["text"])
+    posted = client.chat_postMessage(channel=body["user"]["id"], text=outcome["text"])
+    try:
+        with database.transaction() as session:
+            record_message(session, channel=posted["channel"], ts=posted["ts"], kind=CONFIRMATION,
+                           prospect_ids=[outcome["prospect_id"]])
+    except Exception:  # noqa: BLE001 - the message went out; only its redaction after a delete is lost
+        log.warning("could not record the confirmation sent to %s; a later delete will not edit it",
+                    body["user"]["id"], exc_info=True)
 
 
 def handle_delete(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -130,20 +142,22 @@ def handle_delete(body: dict[str, Any], client: WebClient, context: BoltContext)
     selected = ((view.get("state", {}).get("values", {}).get(DELETE_OPTIONS_BLOCK, {})
                  .get(BLOCK_REIMPORT_ACTION) or {}).get("selected_options") or [])
     block_reimport = any(choice.get("value") == BLOCK_REIMPORT_VALUE for choice in selected)
-    message = None
+    message = named = None
     try:
         data = payloads.decode(body["actions"][0].get("value"))
         prospect_id = payloads.identifier(data, "p")
         version = payloads.identifier(data, "v")
         with services.database.transaction() as session:
             details = prospect_details(session, prospect_id)
-            result = delete_prospect(session, prospect_id, actor=slack_actor(body), secret_key=services.secret_key,
+            result = delete_prospect(session, prospect_id, actor=slack_actor(body),
                                      block_reimport=block_reimport, expected_version=version)
-        text = deleted_text(details.full_name or details.email, details.email,
-                            reimport_blocked=result.reimport_blocked,
-                            because_opted_out=result.blocked_because_opted_out)
-        outcome = build_notice_modal("Prospect deleted", text)
-        message = text
+        services.database.after_erasure()
+        named = deleted_text(details.full_name or details.email, details.email,
+                             reimport_blocked=result.reimport_blocked,
+                             because_opted_out=result.blocked_because_opted_out)
+        outcome = build_notice_modal("Prospect deleted", named)
+        message = deleted_message(result.campaigns_left, reimport_blocked=result.reimport_blocked,
+                                  because_opted_out=result.blocked_because_opted_out)
     except StaleProspect as stale:
         outcome = _current_profile(services.database, stale.prospect_id,
                                    CHANGED.replace("nothing was saved", "nothing was deleted"))
@@ -152,10 +166,11 @@ def handle_delete(body: dict[str, Any], client: WebClient, context: BoltContext)
     except Exception as error:  # noqa: BLE001
         outcome = build_notice_modal("Edit prospect", f":warning: {user_message(error)} Nothing was deleted.")
     client.views_update(view_id=view["id"], hash=view.get("hash"), view=outcome)
-    if message:
+    if message and named:
         previous = view.get("previous_view_id")
         if previous:
-            client.views_update(view_id=previous, view=build_notice_modal("Prospect deleted", message, close="Back"))
+            client.views_update(view_id=previous, view=build_notice_modal("Prospect deleted", named, close="Back"))
+        # Modals are gone once closed; Slack keeps a message, so this one names nobody.
         client.chat_postMessage(channel=body["user"]["id"], text=message)
 
 

@@ -115,6 +115,27 @@ def _domain_blocks(details: ProspectDetails, campaign_id: int | None) -> list[Bl
     ]
 
 
+def saved_message(name: str, email: str, label: str, *, changed: bool) -> str:
+    """The direct message confirming a save. It names the prospect: it is recorded, and redacted if they are
+    deleted later (REDACTED_SAVED_MESSAGE)."""
+    return f"{'Saved' if changed else 'Unchanged'}: {escape(name)} ({escape(email)}) is do not contact — {label}."
+
+
+REDACTED_SAVED_MESSAGE = ("You marked a prospect do not contact here. They have been deleted since, so this message "
+                          "no longer says who.")
+
+
+def deleted_message(campaigns_left: int, *, reimport_blocked: bool, because_opted_out: bool) -> str:
+    """The direct message after a delete. Slack keeps messages, so it names nobody: the modal named them."""
+    where = (f"in {campaigns_left} campaign{'s' if campaigns_left != 1 else ''}" if campaigns_left
+             else "in no campaign")
+    if reimport_blocked:
+        why = " because they had opted out themselves" if because_opted_out else ""
+        return f":wastebasket: A prospect {where} was deleted. Their address stays blocked from future imports{why}."
+    return (f":wastebasket: A prospect {where} was deleted. If their address is extracted or imported again later, "
+            "they will come back as a new contact and may be emailed again.")
+
+
 def deleted_text(name: str, email: str, *, reimport_blocked: bool, because_opted_out: bool) -> str:
     if reimport_blocked:
         why = " because they had opted out themselves" if because_opted_out else ""
