@@ -118,8 +118,7 @@ def test_people_changed_meanwhile_are_skipped_and_counted(database, campaign, se
                                          actor=REQUESTER)
     with database.transaction() as session:
         mark_do_not_contact(session, [campaign["never1"]], reason="requested", actor=REQUESTER)
-        delete_prospect(session, campaign["never2"], actor=REQUESTER, secret_key=secret_key,
-                            block_reimport=False)
+        delete_prospect(session, campaign["never2"], actor=REQUESTER, block_reimport=False)
     with database.transaction() as session:
         decided = bulk.decide(session, request_id, decider=MANAGER, approve=True)
     assert (decided.applied_count, decided.skipped_count) == (0, 2)

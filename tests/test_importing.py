@@ -101,7 +101,7 @@ def test_fingerprinted_addresses_are_skipped_and_plain_deletes_come_back(databas
     with database.transaction() as session:
         for email, block in (("kept.out@x.io", True), ("comes.back@x.io", False)):
             delete_prospect(session, find_prospect_id(session, email), actor=slack_actor,
-                                secret_key=secret_key, block_reimport=block)
+                                block_reimport=block)
     report = run_import(database, secret_key, "email\nKept.Out@x.io\ncomes.back@x.io\n")
     assert report.counts["skipped_blocked"] == 1 and report.counts["new"] == 1
     assert report.samples["skipped_blocked"][0].line == 2

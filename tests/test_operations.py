@@ -225,7 +225,7 @@ def test_bad_reasons_are_refused(database, people, slack_actor, reason, note):
 
 def test_do_not_contact_of_a_deleted_prospect(database, people, slack_actor, secret_key):
     with database.transaction() as session:
-        delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
+        delete_prospect(session, people["sam"], actor=slack_actor, block_reimport=False)
     with pytest.raises(ProspectNotFound), database.transaction() as session:
         mark_prospect_do_not_contact(session, people["sam"], reason="no-interest", actor=slack_actor)
 
@@ -249,8 +249,7 @@ def test_delete_leaves_no_trace_of_the_person_but_keeps_campaign_totals(database
         record_activity(session, people["q4"], people["jose"], "opened")
         mark_do_not_contact(session, [people["jose"]], reason="other", note="José asked on LinkedIn",
                                 actor=slack_actor)
-        result = delete_prospect(session, people["jose"], actor=slack_actor, secret_key=secret_key,
-                                     block_reimport=False)
+        result = delete_prospect(session, people["jose"], actor=slack_actor, block_reimport=False)
     assert result.campaigns_left == 1 and not result.reimport_blocked
     everything = all_text_in_database(database).lower()
     for trace in ("jose.nunez", "josé", "núñez", "nunez", "linkedin"):
@@ -269,8 +268,7 @@ def test_delete_leaves_no_trace_of_the_person_but_keeps_campaign_totals(database
 def test_delete_of_someone_who_opted_out_keeps_the_fingerprint(database, people, slack_actor, secret_key):
     with database.transaction() as session:
         mark_do_not_contact(session, [people["joan"]], reason="requested", actor=link_actor())
-        result = delete_prospect(session, people["joan"], actor=slack_actor, secret_key=secret_key,
-                                     block_reimport=False)
+        result = delete_prospect(session, people["joan"], actor=slack_actor, block_reimport=False)
     assert result.reimport_blocked and result.blocked_because_opted_out
     with database.snapshot() as session:
         assert is_address_suppressed(session, "joan@bluebird.studio", secret_key=secret_key)
@@ -281,7 +279,7 @@ def test_delete_of_someone_who_opted_out_keeps_the_fingerprint(database, people,
 
 def test_delete_with_block_reimport(database, people, slack_actor, secret_key):
     with database.transaction() as session:
-        delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=True)
+        delete_prospect(session, people["sam"], actor=slack_actor, block_reimport=True)
     with database.snapshot() as session:
         assert is_address_suppressed(session, "sam@acme.com", secret_key=secret_key)
         assert not is_address_suppressed(session, "sam@acme.com", secret_key=b"another-key" * 4)
@@ -289,9 +287,9 @@ def test_delete_with_block_reimport(database, people, slack_actor, secret_key):
 
 def test_delete_twice_says_the_prospect_is_gone(database, people, slack_actor, secret_key):
     with database.transaction() as session:
-        delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
+        delete_prospect(session, people["sam"], actor=slack_actor, block_reimport=False)
     with pytest.raises(ProspectNotFound), database.transaction() as session:
-        delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
+        delete_prospect(session, people["sam"], actor=slack_actor, block_reimport=False)
 
 
 def test_delete_of_a_changed_prospect_is_refused(database, people, slack_actor, secret_key):
@@ -300,8 +298,7 @@ def test_delete_of_a_changed_prospect_is_refused(database, people, slack_actor, 
     with database.transaction() as session:
         mark_do_not_contact(session, [people["sam"]], reason="requested", actor=link_actor())
     with pytest.raises(StaleProspect), database.transaction() as session:
-        delete_prospect(session, people["sam"], actor=slack_actor, secret_key=secret_key,
-                            block_reimport=False, expected_version=seen)
+        delete_prospect(session, people["sam"], actor=slack_actor, block_reimport=False, expected_version=seen)
     with database.snapshot() as session:
         assert session.get(Prospect, people["sam"]) is not None
 

@@ -106,7 +106,7 @@ def test_a_colleagues_change_is_not_overwritten(slack, fake_slack, database, jan
 def test_saving_a_prospect_deleted_a_second_ago(slack, fake_slack, database, jane, slack_actor, secret_key):
     _, edit = open_edit(slack, fake_slack, jane)
     with database.transaction() as session:
-        delete_prospect(session, jane["id"], actor=slack_actor, secret_key=secret_key, block_reimport=False)
+        delete_prospect(session, jane["id"], actor=slack_actor, block_reimport=False)
     reply = slack.submit(edit, reason("no-interest"))
     assert "This prospect no longer exists: someone may have deleted them." in texts(reply.json["view"])
     with database.snapshot() as session:

@@ -121,7 +121,7 @@ def test_forged_and_stale_ids_get_a_sentence(slack, fake_slack, team, database, 
     slack.click(listed, "find.view", value=row_value)
     fake_slack.wait_for("views.push")
     with database.transaction() as session:
-        delete_prospect(session, team["lees"][0], actor=slack_actor, secret_key=secret_key, block_reimport=False)
+        delete_prospect(session, team["lees"][0], actor=slack_actor, block_reimport=False)
     slack.click(listed, "find.view", value=row_value)  # deleted a second ago by a colleague
     pushes = fake_slack.wait_for("views.push", 2)
     assert "This prospect no longer exists" in texts(pushes[1]["view"])

@@ -95,8 +95,7 @@ def test_a_used_link_says_it_is_done_instead_of_asking_again(slack, database, li
 
 def test_a_deleted_prospects_used_link_says_it_is_done(slack, database, link, slack_actor):
     with database.transaction() as session:
-        delete_prospect(session, link["prospect"], actor=slack_actor, secret_key=TEST_SECRET_KEY,
-                        block_reimport=False)
+        delete_prospect(session, link["prospect"], actor=slack_actor, block_reimport=False)
     request(slack, link["path"], "POST", b"List-Unsubscribe=One-Click")
     status, page = request(slack, link["path"])
     assert status == 200 and "this address was already unsubscribed." in page and "<form" not in page
@@ -133,8 +132,7 @@ def test_a_token_for_a_membership_that_never_existed(slack, database, link):
 
 def test_a_deleted_prospects_link_still_answers_and_blocks_the_address(slack, database, link, slack_actor):
     with database.transaction() as session:
-        delete_prospect(session, link["prospect"], actor=slack_actor, secret_key=TEST_SECRET_KEY,
-                            block_reimport=False)
+        delete_prospect(session, link["prospect"], actor=slack_actor, block_reimport=False)
         assert not is_address_suppressed(session, "jane.doe@acme.com", secret_key=TEST_SECRET_KEY)
     status, page = request(slack, link["path"])
     assert status == 200 and "Stop emails from" in page
