@@ -18,7 +18,7 @@ from storage.campaigns import find_campaign
 from storage.db import Database
 from storage.errors import ProspectbotError
 from storage.sending import Recipient, is_sendable, iter_sendable, record_activity
-from storage.unsubscribe import unsubscribe_token
+from storage.unsubscribe import unsubscribe_address_for, unsubscribe_token
 
 # Long header lines are allowed up to 998 characters: folding would push the List-Unsubscribe URL onto a
 # continuation line, which some mailbox providers read badly.
@@ -50,7 +50,8 @@ def compose(settings: Settings, recipient: Recipient, subject_template: str, bod
         "company": recipient.company or "your company", "title": recipient.title, "email": recipient.email,
         "sender": sender_display or sender_address,
     }
-    link = unsubscribe_url(settings, recipient.membership_id)
+    token = unsubscribe_token(settings.secret_key, recipient.membership_id)
+    link = f"{settings.public_base_url}/unsubscribe/{token}"
     message = EmailMessage(policy=UNFOLDED)
     message["From"] = settings.mail_from
     message["To"] = recipient.email
@@ -58,7 +59,11 @@ def compose(settings: Settings, recipient: Recipient, subject_template: str, bod
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender_address.partition("@")[2] or None)
     # RFC 8058 one-click unsubscribe. The mail server's DKIM signature must cover both headers.
-    message["List-Unsubscribe"] = f"<{link}>"
+    # With an unsubscribe mailbox, the mailto: form beside it, for mail clients that only know that one; the https
+    # link stays first, and only it is one-click.
+    mailto = (f", <mailto:{unsubscribe_address_for(settings.unsubscribe_mailbox, token)}?subject=unsubscribe>"
+              if settings.unsubscribe_mailbox else "")
+    message["List-Unsubscribe"] = f"<{link}>{mailto}"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     body = Template(body_template or DEFAULT_BODY).safe_substitute(values)
     message.set_content(f"{body.rstrip()}\n\n--\nDon't want these emails? Unsubscribe: {link}\n")
@@ -105,7 +110,9 @@ def send_campaign(
                     report.failed.append((recipient.email, _smtp_reason(error)))
                     continue
                 with database.transaction() as session:
-                    record_activity(session, campaign_id, recipient.prospect_id, "sent")
+                    # The Message-ID, so that a reply or a bounce finds the person and campaign it answers.
+                    record_activity(session, campaign_id, recipient.prospect_id, "sent",
+                                    message_id=message["Message-ID"].strip().strip("<>"))
                 report.sent += 1
     finally:
         if smtp is not None:

@@ -29,7 +29,7 @@ from storage.domains import blocked_domains_among
 from storage.emails import InvalidEmail, address_key, email_domain, normalise_email
 from storage.fast_insert import among, bulk_insert
 from storage.keys import address_identity
-from storage.models import Activity, DoNotContact, Import, Membership, Suppression, utcnow
+from storage.models import Activity, DoNotContact, Import, Membership, Prospect, Suppression, utcnow
 from storage.outbox import enqueue_summary
 from storage.prospect_csv import (
     HARD_BOUNCE,
@@ -334,11 +334,18 @@ class _StateRecorder:
 
 
 def _record_bounces(session: Session, campaign_id: int, prospect_ids: list[int], *, now: dt.datetime) -> list[int]:
-    """What storage.sending.record_activity writes for a bounce, for many prospects at once: the membership's
-    status becomes "bounced" (no more sends in this campaign) and a "bounced" activity is added. Memberships
-    bounced already are left alone, so running the import again records nothing twice."""
+    """What storage.sending.record_activity writes for a hard bounce, for many prospects at once: the address is
+    sent nothing again in any campaign (`prospects.bounced_at`), the membership's status becomes "bounced" and a
+    "bounced" activity is added. Memberships bounced already are left alone, so running the import again records
+    nothing twice."""
     if not prospect_ids:
         return []
+    session.execute(
+        update(Prospect)
+        .where(among(session, Prospect.id, prospect_ids), Prospect.bounced_at.is_(None))
+        .values(bounced_at=now, version=Prospect.version + 1)
+        .execution_options(synchronize_session=False)
+    )
     changed = sorted(session.scalars(
         update(Membership)
         .where(Membership.campaign_id == campaign_id, among(session, Membership.prospect_id, prospect_ids),

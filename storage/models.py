@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -37,7 +38,7 @@ NAMING_CONVENTION = {
 SearchKey = String(255).with_variant(String(255, collation="C"), "postgresql")
 
 DNC_REASONS = ("requested", "not-target", "no-interest", "other", "domain-blocked")
-CHANNELS = ("slack", "unsubscribe-link", "import", "cli", "bulk")
+CHANNELS = ("slack", "unsubscribe-link", "unsubscribe-email", "reply", "import", "cli", "bulk", "sender")
 ACTIVITY_KINDS = ("sent", "opened", "replied", "bounced")
 MEMBERSHIP_STATUSES = ("active", "bounced")
 
@@ -128,6 +129,8 @@ class Prospect(Base):
     name_key: Mapped[str] = mapped_column(SearchKey, default="")
     last_name_key: Mapped[str] = mapped_column(SearchKey, default="")
     company_key: Mapped[str] = mapped_column(SearchKey, default="")
+    # A hard bounce: the mailbox does not exist, so the address is sent nothing in any campaign.
+    bounced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Bumped by every change, so that a screen opened before a colleague's change can not overwrite it.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -188,6 +191,8 @@ class Activity(Base):
     prospect_id: Mapped[int | None] = mapped_column(ForeignKey("prospects.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(20))
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A "sent" email's Message-ID (without angle brackets), which replies and bounces name.
+    message_id: Mapped[str | None] = mapped_column(String(255), index=True)
 
 
 class DoNotContact(Base):
@@ -304,6 +309,8 @@ class Notification(Base):
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     slack_ts: Mapped[str | None] = mapped_column(String(40))
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # The reply this notification is about: its card (reason "reply-card"), or the phrase of a reply's opt-out.
+    inbound_message_id: Mapped[int | None] = mapped_column(Integer)
 
 
 ROLES = ("manager", "member")
@@ -400,7 +407,7 @@ class SlackMessage(Base):
     __table_args__ = (
         UniqueConstraint("channel", "ts", "prospect_id"), Index("ix_slack_messages_prospect_id", "prospect_id"),
         Index("ix_slack_messages_next_attempt_at", "next_attempt_at"),
-        CheckConstraint("kind IN ('confirmation', 'notification', 'bulk-request')", name="kind"),
+        CheckConstraint("kind IN ('confirmation', 'notification', 'bulk-request', 'reply-card')", name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -418,3 +425,54 @@ class SlackMessage(Base):
     redaction_done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str] = mapped_column(Text, default="")  # the last failure, or why it was not edited
 
+
+INBOUND_KINDS = ("hard_bounce", "soft_bounce", "auto_reply", "reply", "unsubscribe", "unreadable")
+CARD_STATUSES = ("open", "do-not-contact", "not-interested", "not-an-opt-out", "gone")
+
+
+class InboundMessage(Base):
+    """A message read from one of the team's mailboxes, once: never its body, only how it was matched, what it was
+    and what was done; for an ambiguous reply, the excerpt its Slack card shows (erased when the prospect is)."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        UniqueConstraint("mailbox", "uidvalidity", "uid"), Index("ix_inbound_messages_prospect_id", "prospect_id"),
+        Index("ix_inbound_messages_message_id", "message_id"), Index("ix_inbound_messages_card_status", "card_status"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(80))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20))
+    matched_by: Mapped[str] = mapped_column(String(20))  # reference, token, original, recipient, sender, none
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    prospect_id: Mapped[int | None] = mapped_column(Integer)  # no foreign key: set to null by a delete
+    intent: Mapped[str | None] = mapped_column(String(20))
+    phrase: Mapped[str] = mapped_column(Text, default="")
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(String(40))
+    problems: Mapped[str] = mapped_column(Text, default="")
+    card_status: Mapped[str | None] = mapped_column(String(20))
+    card_channel: Mapped[str | None] = mapped_column(String(40))
+    card_ts: Mapped[str | None] = mapped_column(String(40))
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class MailboxCursor(Base):
+    """How far a mailbox has been read (UIDVALIDITY and last UID), and which worker holds it for a lease."""
+
+    __tablename__ = "mailbox_cursors"
+
+    mailbox: Mapped[str] = mapped_column(String(80), primary_key=True)
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

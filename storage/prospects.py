@@ -69,6 +69,7 @@ class ProspectDetails(Person):
     campaigns: list[CampaignActivity] = field(default_factory=list)
     domain: str = ""
     domain_blocked: bool = False
+    bounced_at: dt.datetime | None = None  # a hard bounce: no campaign sends to this address
 
     @property
     def is_own_opt_out(self) -> bool:
@@ -151,6 +152,7 @@ def prospect_details(session: Session, prospect_id: int) -> ProspectDetails:
         campaigns=campaigns,
         domain=prospect.email_domain,
         domain_blocked=session.get(BlockedDomain, prospect.email_domain) is not None,
+        bounced_at=None if prospect.bounced_at is None else _as_utc(prospect.bounced_at),
     )
 
 

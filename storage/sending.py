@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Integer, MetaData, String, Table, exists, insert, select, update
 from sqlalchemy.orm import Session
 
+from storage.audit import Actor, record_audit
 from storage.errors import InvalidInput
-from storage.models import ACTIVITY_KINDS, Activity, Membership, utcnow
+from storage.models import ACTIVITY_KINDS, Activity, Membership, Prospect, utcnow
+
+# Who records a bounce the sender reports (record_activity).
+SENDER = Actor("system:sender", "sender")
 
 # Kept apart from the models' metadata: it is a view, created by migration, never by create_all.
 sendable_recipients = Table(
@@ -73,19 +77,37 @@ def is_sendable(session: Session, campaign_id: int, prospect_id: int) -> bool:
 
 
 def record_activity(
-    session: Session, campaign_id: int, prospect_id: int, kind: str, *, occurred_at: dt.datetime | None = None
+    session: Session, campaign_id: int, prospect_id: int, kind: str, *, occurred_at: dt.datetime | None = None,
+    message_id: str | None = None,
 ) -> None:
-    """What a sender writes after each event. A bounce stops further sends to that address in that campaign."""
+    """What a sender writes after each event; for "sent", the email's Message-ID (without angle brackets), which
+    replies and bounces are matched by. A hard bounce stops every send to that address, in every campaign: a
+    mailbox that does not exist does not exist for any campaign."""
     if kind not in ACTIVITY_KINDS:
         raise InvalidInput(f"Unknown activity \"{kind}\": expected one of {', '.join(ACTIVITY_KINDS)}.")
+    if kind == "bounced":
+        record_hard_bounce(session, prospect_id, campaign_id, actor=SENDER, occurred_at=occurred_at)
+        return
     session.execute(
         insert(Activity),
         [{"campaign_id": campaign_id, "prospect_id": prospect_id, "kind": kind,
-          "occurred_at": occurred_at or utcnow()}],
+          "occurred_at": occurred_at or utcnow(), "message_id": message_id}],
     )
-    if kind == "bounced":
-        session.execute(
-            update(Membership)
-            .where(Membership.campaign_id == campaign_id, Membership.prospect_id == prospect_id)
-            .values(status="bounced")
-        )
+
+
+def record_hard_bounce(session: Session, prospect_id: int, campaign_id: int | None, *, actor: Actor,
+                       occurred_at: dt.datetime | None = None) -> bool:
+    """The address does not exist: no campaign sends to it again. The bounce counts in its campaign's activity.
+    False when it had bounced already."""
+    now = occurred_at or utcnow()
+    newly = session.execute(update(Prospect).where(Prospect.id == prospect_id, Prospect.bounced_at.is_(None))
+                            .values(bounced_at=now, version=Prospect.version + 1)
+                            .returning(Prospect.id)).first() is not None
+    if campaign_id is not None:
+        session.add(Activity(campaign_id=campaign_id, prospect_id=prospect_id, kind="bounced", occurred_at=now))
+        session.execute(update(Membership).where(Membership.campaign_id == campaign_id,
+                                                 Membership.prospect_id == prospect_id).values(status="bounced"))
+    if newly:
+        record_audit(session, actor, "bounce", prospect_id=prospect_id, campaign_id=campaign_id,
+                     after={"bounced": True})
+    return newly

@@ -14,6 +14,7 @@ PACKAGES = ("bot", "handlers", "storage")
 # Files allowed past about 400 lines because each is one cohesive thing; say why when adding one.
 LONG_BUT_COHESIVE = {
     "storage/prospect_csv/reader.py": "one streaming parser whose parts share the line-feeding protocol",
+    "storage/models.py": "the whole schema, table by table, as the migrations build it (test_migrations compares them)",
 }
 MAX_LINES = 420
 

@@ -331,11 +331,18 @@ def test_opt_out_after_the_batch_was_selected_is_honoured_by_the_one_row_check(d
     assert checks == {people["jose"]: True, people["joan"]: False, people["sam"]: True}
 
 
-def test_bounced_member_is_not_sendable_in_that_campaign_only(database, people):
+def test_a_hard_bounce_reported_by_the_sender_stops_every_campaign(database, people):
+    """A mailbox that does not exist does not exist for any campaign (issue 13): the sender's contract."""
+    assert people["joan"] in sendable_ids(database, people["q4"])
     with database.transaction() as session:
         record_activity(session, people["paris"], people["joan"], "bounced")
     assert people["joan"] not in sendable_ids(database, people["paris"])
-    assert people["joan"] in sendable_ids(database, people["q4"])
+    assert people["joan"] not in sendable_ids(database, people["q4"])
+    with database.snapshot() as session:
+        details = prospect_details(session, people["joan"])
+        assert details.bounced_at is not None
+        assert [(c.campaign_id, c.status, c.bounced) for c in details.campaigns if c.campaign_id == people["paris"]] \
+            == [(people["paris"], "bounced", 1)]
 
 
 def test_the_view_holds_the_columns_senders_read(database, people):

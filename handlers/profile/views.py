@@ -28,7 +28,8 @@ def build_profile_modal(details: ProspectDetails, *, campaign_id: int | None = N
     if details.campaigns:
         blocks.append(section(f"*Campaigns* ({len(details.campaigns)})"))
         for activity in details.campaigns[:MAX_CAMPAIGNS_SHOWN]:
-            state = "do not contact" if details.do_not_contact else activity.status
+            state = ("do not contact" if details.do_not_contact
+                     else "bounced" if details.bounced_at else activity.status)
             last = f" · last activity {activity.last_activity_at:%Y-%m-%d}" if activity.last_activity_at else ""
             blocks.append(section(
                 f"*{escape(activity.campaign_name)}* — {state}\n"
@@ -53,10 +54,14 @@ def do_not_contact_text(details: ProspectDetails) -> str:
     dnc = details.do_not_contact
     domain = (f"\n:no_entry: Everyone at *{escape(details.domain)}* is blocked: nobody there is contacted."
               if details.domain_blocked else "")
+    bounced = (f"\n:warning: *Bounced* on {details.bounced_at:%Y-%m-%d}: the mailbox does not exist, so no campaign "
+               "emails this address." if details.bounced_at else "")
+    if dnc is None and bounced:
+        return bounced.lstrip("\n") + domain
     if dnc is None:
         return ":white_check_mark: *Can be contacted*" + domain
     note = f"\n> {escape(dnc.note)}" if dnc.note else ""
     return (f":no_entry: *Do not contact* — {REASON_LABELS.get(dnc.reason, dnc.reason)}\n"
             f"By {who(dnc.actor)} via {CHANNEL_LABELS.get(dnc.channel, dnc.channel)} on {dnc.since:%Y-%m-%d %H:%M} UTC"
-            f"{note}{domain}")
+            f"{note}{bounced}{domain}")
 
