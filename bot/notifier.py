@@ -14,14 +14,17 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot.web import forget_old_requests
+from handlers.blocks import Block
 from handlers.decision_announcer import announce_decision
 from handlers.notifications.views import build_opt_out_message
 from handlers.redaction import redacted_message
-from storage import bulk_requests, outbox, slack_messages
+from handlers.replies.views import reply_card_message
+from storage import bulk_requests, outbox, reply_cards, slack_messages
 from storage.db import Database
-from storage.errors import DatabaseUnavailable
+from storage.errors import DatabaseUnavailable, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ class _Posted:
     slack_ts: str | None
     channel: str
     named: int | None  # the prospect whose name and address it shows, if it shows them
+    card: int | None = None  # the reply whose card it is
 
 
 class Notifier:
@@ -90,8 +94,13 @@ class Notifier:
                                       note="not posted: no notification channel (set SLACK_NOTIFY_CHANNEL)")
             return 0
         with self.database.snapshot() as session:
-            notice = outbox.notice_for(session, pending)
-        text, blocks = build_opt_out_message(notice)
+            rendered = self._render(session, pending)
+        if rendered is None:
+            with self.database.transaction() as session:
+                outbox.mark_delivered(session, pending.id, self.worker_id, slack_ts=None,
+                                      note="not posted: the reply was decided, or its prospect deleted, first")
+            return 0
+        text, blocks, named = rendered
         try:
             response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         except SlackApiError as error:
@@ -107,8 +116,8 @@ class Notifier:
         except Exception as error:  # noqa: BLE001 - network down, timeouts: retried from the outbox
             self._failed(pending, *self._retry(error, pending.attempts))
             return 0
-        posted = _Posted(pending.id, response.get("ts"), response.get("channel") or channel,
-                         pending.prospect_id if notice.email is not None else None)
+        posted = _Posted(pending.id, response.get("ts"), response.get("channel") or channel, named,
+                         pending.inbound_message_id if pending.reason == outbox.REPLY_CARD else None)
         try:
             kept = self._record_delivery(posted)
         except DatabaseUnavailable:
@@ -118,12 +127,28 @@ class Notifier:
             log.warning("notification %s was delivered after its claim ran out", pending.id)
         return 1
 
+    @staticmethod
+    def _render(session: Session, pending: outbox.PendingNotification) -> tuple[str, list[Block], int | None] | None:
+        """(fallback text, blocks, the prospect it names if any); None for a reply card no longer needed."""
+        if pending.reason == outbox.REPLY_CARD and pending.inbound_message_id is not None:
+            try:
+                card = reply_cards.reply_card(session, pending.inbound_message_id)
+            except NotFound:
+                return None
+            if card.status != "open" or card.email is None:
+                return None
+            return (*reply_card_message(card), card.prospect_id)
+        notice = outbox.notice_for(session, pending)
+        return (*build_opt_out_message(notice), pending.prospect_id if notice.email is not None else None)
+
     def _record_delivery(self, posted: _Posted) -> bool:
         """The delivery, and the message as naming its prospect: deleting them later edits it. False if this
         worker had lost the claim (its lease ran out)."""
         with self.database.transaction() as session:
             kept = outbox.mark_delivered(session, posted.notification_id, self.worker_id, slack_ts=posted.slack_ts)
-            if posted.named is not None and posted.slack_ts:
+            if posted.card is not None and posted.slack_ts:
+                reply_cards.record_card_posted(session, posted.card, channel=posted.channel, ts=posted.slack_ts)
+            elif posted.named is not None and posted.slack_ts:
                 slack_messages.record_message(session, channel=posted.channel, ts=posted.slack_ts,
                                               kind=slack_messages.NOTIFICATION, prospect_ids=[posted.named],
                                               subject_id=posted.notification_id)

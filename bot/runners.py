@@ -182,10 +182,19 @@ def notifier_for(settings: Settings, database: Database) -> Notifier:
 
 
 def start_notifier(settings: Settings, database: Database, stop: threading.Event) -> threading.Thread:
-    """The outbox worker, in a thread beside the listeners."""
+    """The outbox worker, in a thread beside the listeners; and the mailbox readers, when mailboxes are set."""
     if not settings.slack_notify_channel:
         log.info("SLACK_NOTIFY_CHANNEL is not set: opt-outs are announced only in campaigns with their own channel")
+    start_inbox(settings, database, stop)
     return notifier_for(settings, database).start_in_background(stop)
+
+
+def start_inbox(settings: Settings, database: Database, stop: threading.Event) -> list[threading.Thread]:
+    if not settings.mailboxes:
+        return []
+    from bot.inbox import InboxReader
+
+    return InboxReader(settings, database).start_in_background(stop)
 
 
 def run_worker(settings: Settings, database: Database, *, stop: threading.Event | None = None) -> None:
@@ -193,4 +202,6 @@ def run_worker(settings: Settings, database: Database, *, stop: threading.Event 
     with quiet_start():
         check_bot_token(settings)
     log.info("delivering opt-out notifications; press Ctrl+C to stop")
-    notifier_for(settings, database).run(stop or threading.Event())
+    stop = stop or threading.Event()
+    start_inbox(settings, database, stop)
+    notifier_for(settings, database).run(stop)

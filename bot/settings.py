@@ -7,11 +7,15 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from storage.db import OWNER_ONLY, key_file_path
+
+if TYPE_CHECKING:
+    from bot.imap_settings import MailboxSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///prospectbot.db"
 MIN_SECRET_KEY_LENGTH = 32
@@ -49,6 +53,12 @@ class Settings:
     smtp_password: str = field(default="", repr=False)
     smtp_starttls: bool = True
     mail_from: str = ""
+    # Where mailto: unsubscribes go (List-Unsubscribe gains <mailto:local+TOKEN@domain>); read as an IMAP mailbox.
+    unsubscribe_mailbox: str = ""
+    # The mailboxes read for replies, bounces and mailto: unsubscribes (bot/imap.py), and how often to look when a
+    # server offers no IDLE.
+    mailboxes: tuple[MailboxSettings, ...] = field(default=(), repr=False)
+    imap_poll_seconds: float = 60.0
 
     @property
     def is_embedded_database(self) -> bool:
@@ -91,7 +101,28 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp_password=env.get("SMTP_PASSWORD", ""),
         smtp_starttls=_flag(env, "SMTP_STARTTLS", True),
         mail_from=env.get("MAIL_FROM", "").strip(),
+        unsubscribe_mailbox=_address(env, "UNSUBSCRIBE_MAILBOX"),
+        mailboxes=tuple(_mailboxes(env)),
+        imap_poll_seconds=float(_whole_number(env, "IMAP_POLL_SECONDS", 60, low=1, high=3600)),
     )
+
+
+def _address(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    local, at, domain = value.rpartition("@")
+    if value and (not at or not local or "+" in local or "." not in domain or any(c.isspace() for c in value)):
+        raise ConfigurationError(f'{name} must be a plain address such as unsubscribe@example.com (no "+"), '
+                                 f'not "{value}".')
+    return value
+
+
+def _mailboxes(env: Mapping[str, str]) -> list[MailboxSettings]:
+    from bot.imap_settings import mailboxes_from_env
+
+    try:
+        return mailboxes_from_env(env)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:

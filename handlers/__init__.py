@@ -15,8 +15,9 @@ from handlers.edit import listeners as edit
 from handlers.find import listeners as find
 from handlers.home import listeners as home
 from handlers.profile import listeners as profile
+from handlers.replies import listeners as replies
 
 
 def register_listeners(app: App) -> None:
-    for feature in (find, profile, edit, bulk, home):
+    for feature in (find, profile, edit, bulk, home, replies):
         feature.register(app)

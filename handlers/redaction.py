@@ -8,7 +8,8 @@ from handlers.blocks import Block, section
 from handlers.bulk.views import request_message
 from handlers.edit.views import REDACTED_SAVED_MESSAGE
 from handlers.notifications.views import build_opt_out_message
-from storage.slack_messages import CONFIRMATION, RedactedContent
+from handlers.replies.views import GONE as REDACTED_REPLY_CARD
+from storage.slack_messages import CONFIRMATION, REPLY_CARD, RedactedContent
 
 # For a message whose notification or request is gone (its campaign was removed).
 REDACTED_MESSAGE = "This message named a prospect who has been deleted since."
@@ -20,5 +21,5 @@ def redacted_message(content: RedactedContent) -> tuple[str, list[Block]]:
         return build_opt_out_message(content.notice)
     if content.request is not None:
         return request_message(content.request)
-    text = REDACTED_SAVED_MESSAGE if content.kind == CONFIRMATION else REDACTED_MESSAGE
+    text = {CONFIRMATION: REDACTED_SAVED_MESSAGE, REPLY_CARD: REDACTED_REPLY_CARD}.get(content.kind, REDACTED_MESSAGE)
     return text, [section(text)]

@@ -17,6 +17,7 @@ from storage.models import Activity, DeletedMembership, DoNotContact, Membership
 from storage.prospects import lock_prospect
 from storage.reasons import OWN_OPT_OUT
 from storage.replays import forget_answers
+from storage.reply_cards import forget_excerpts
 from storage.slack_messages import request_redaction
 from storage.suppressions import suppress_fingerprint
 
@@ -63,6 +64,7 @@ def delete_prospect(
     session.execute(delete(Membership).where(Membership.prospect_id == prospect_id))
     session.execute(delete(Prospect).where(Prospect.id == prospect_id))
     request_redaction(session, prospect_id)
+    forget_excerpts(session, prospect_id)
     # The acknowledgements kept for Slack's replay window may hold their profile (a save answers with it).
     forget_answers(session)
     record_audit(

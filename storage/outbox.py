@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 
 from storage.audit import Actor
 from storage.fast_insert import among, bulk_insert, chunked
-from storage.models import Campaign, Membership, Notification, Prospect, utcnow
+from storage.models import Campaign, InboundMessage, Membership, Notification, Prospect, utcnow
 
+# A notification that posts a reply's card (storage.reply_cards) rather than announcing an opt-out.
+REPLY_CARD = "reply-card"
 # Longer than any Slack call can take (the client times out after 10 s), so a claim never runs out mid-post.
 LEASE_SECONDS = 60.0
 
@@ -31,18 +33,21 @@ SUMMARY_ABOVE = 10  # more prospects than this in one change: one summary per ch
 
 
 def enqueue_opt_out_notifications(
-    session: Session, prospect_ids: Sequence[int], *, reason: str, actor: Actor, campaign_id: int | None = None
+    session: Session, prospect_ids: Sequence[int], *, reason: str, actor: Actor, campaign_id: int | None = None,
+    inbound_message_id: int | None = None,
 ) -> None:
     """Outbox rows for these opt-outs, in the caller's transaction: one per prospect and notification channel,
     naming the campaigns that channel follows — or, for a bulk change, one summary per channel. `campaign_id`
-    narrows it to one campaign: an unsubscribe link is clicked in one campaign's email."""
+    narrows it to one campaign: an unsubscribe link is clicked in one campaign's email. `inbound_message_id` is the
+    reply that asked, whose deciding phrase the notification quotes."""
     if not prospect_ids:
         return
     if len(prospect_ids) > SUMMARY_ABOVE:
         rows = [_row(None, count, channel, campaigns, reason=reason, actor=actor)
                 for channel, (count, campaigns) in _summary_by_channel(session, prospect_ids).items()]
     else:
-        rows = [_row(pid, 1, channel, campaigns, reason=reason, actor=actor)
+        rows = [{**_row(pid, 1, channel, campaigns, reason=reason, actor=actor),
+                 "inbound_message_id": inbound_message_id}
                 for (pid, channel), campaigns in _campaigns_by_prospect_and_channel(session, prospect_ids,
                                                                                       campaign_id).items()]
     bulk_insert(session, Notification, rows)
@@ -124,6 +129,7 @@ class PendingNotification:
     actor: str
     attempts: int
     created_at: dt.datetime
+    inbound_message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,7 @@ class OptOutNotice:
     via: str
     actor: str
     at: dt.datetime
+    phrase: str = ""  # the words of a reply that asked to stop, quoted
 
 
 def claim_due(session: Session, worker_id: str, *, limit: int = 20,
@@ -165,7 +172,7 @@ def claim_due(session: Session, worker_id: str, *, limit: int = 20,
     )
     return [PendingNotification(row.id, row.prospect_id, row.prospect_count, row.channel,
                                 list(row.campaign_ids or []), row.reason, row.via, row.actor, row.attempts,
-                                row.created_at) for row in rows]
+                                row.created_at, row.inbound_message_id) for row in rows]
 
 
 def notice_for(session: Session, pending: PendingNotification) -> OptOutNotice:
@@ -173,8 +180,10 @@ def notice_for(session: Session, pending: PendingNotification) -> OptOutNotice:
     names = list(session.scalars(select(Campaign.name).where(Campaign.id.in_(pending.campaign_ids))
                                  .order_by(Campaign.name))) if pending.campaign_ids else []
     full_name = f"{prospect.first_name} {prospect.last_name}".strip() if prospect else None
+    phrase = (session.scalar(select(InboundMessage.phrase).where(InboundMessage.id == pending.inbound_message_id))
+              if pending.inbound_message_id is not None else None)
     return OptOutNotice(pending.prospect_id, pending.prospect_count, full_name, prospect.email if prospect else None,
-                        names, pending.reason, pending.via, pending.actor, pending.created_at)
+                        names, pending.reason, pending.via, pending.actor, pending.created_at, phrase or "")
 
 
 def mark_delivered(session: Session, notification_id: int, worker_id: str, *, slack_ts: str | None,

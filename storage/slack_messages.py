@@ -25,7 +25,7 @@ from storage.outbox import LEASE_SECONDS, OptOutNotice, PendingNotification, not
 from storage.prospects import lock_existing
 
 # A direct message confirming a save, an opt-out notification, a bulk request's approval message.
-CONFIRMATION, NOTIFICATION, BULK_REQUEST = "confirmation", "notification", "bulk-request"
+CONFIRMATION, NOTIFICATION, BULK_REQUEST, REPLY_CARD = "confirmation", "notification", "bulk-request", "reply-card"
 
 
 # -- recording --------------------------------------------------------------------------------------------------

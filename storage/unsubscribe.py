@@ -59,6 +59,12 @@ def unsubscribe_token(secret_key: bytes, membership_id: int) -> str:
     return _b64(body + _mac(secret_key, body))
 
 
+def unsubscribe_address_for(unsubscribe_address: str, token: str) -> str:
+    """`unsubscribe@example.com` and a token make `unsubscribe+TOKEN@example.com` (RFC 5233 subaddressing)."""
+    local, _, domain = unsubscribe_address.rpartition("@")
+    return f"{local}+{token}@{domain}"
+
+
 def membership_for_token(secret_key: bytes, token: str) -> LinkedMembership | None:
     """The membership a token names, or None for anything forged, truncated or garbled."""
     if not 20 <= len(token) <= 40 or not token.isascii():
@@ -130,24 +136,25 @@ def describe(session: Session, membership_id: int) -> UnsubscribeTarget | None:
                              blocked and opted_out == set(link.prospect_ids))
 
 
-def unsubscribe(session: Session, membership_id: int) -> UnsubscribeResult | None:
-    """Honours a click, idempotently; None when the membership never existed."""
+def unsubscribe(session: Session, membership_id: int, *, actor: Actor = THE_PROSPECT) -> UnsubscribeResult | None:
+    """Honours a click (or a mailto: unsubscribe, `actor` saying which), idempotently; None when the membership
+    never existed."""
     link = _resolve(session, membership_id)
     if link is None:
         return None
     newly_blocked = link.deleted_fingerprint is not None and suppress_fingerprint(
-        session, link.deleted_fingerprint, reason=OWN_OPT_OUT, channel=THE_PROSPECT.channel)
-    result = apply_do_not_contact(session, link.prospect_ids, reason=OWN_OPT_OUT, actor=THE_PROSPECT, note="",
+        session, link.deleted_fingerprint, reason=OWN_OPT_OUT, channel=actor.channel)
+    result = apply_do_not_contact(session, link.prospect_ids, reason=OWN_OPT_OUT, actor=actor, note="",
                                   notify=False)
     changed = result.marked + result.upgraded_to_own_opt_out
     for prospect_id in changed:
         # In the link's campaign's channel when they are still in it; else wherever their campaigns announce.
         in_campaign = session.scalar(select(exists().where(Membership.prospect_id == prospect_id,
                                                            Membership.campaign_id == link.campaign_id)))
-        enqueue_opt_out_notifications(session, [prospect_id], reason=OWN_OPT_OUT, actor=THE_PROSPECT,
+        enqueue_opt_out_notifications(session, [prospect_id], reason=OWN_OPT_OUT, actor=actor,
                                       campaign_id=link.campaign_id if in_campaign else None)
     if newly_blocked:
-        record_audit(session, THE_PROSPECT, "unsubscribe_after_delete", campaign_id=link.campaign_id,
+        record_audit(session, actor, "unsubscribe_after_delete", campaign_id=link.campaign_id,
                      after={"membership_id": int(membership_id), "reimport_blocked": True,
                             "reached": sorted(changed)})
     if changed:

@@ -20,8 +20,8 @@ from tests.support import POSTGRES_URL, TEST_SECRET_KEY, empty_database_url
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # A developer's own settings must never leak into a test.
     for name in list(os.environ):
-        if name.startswith(("SLACK_", "SMTP_", "PROSPECTBOT_")) or name in ("DATABASE_URL", "SECRET_KEY", "MAIL_FROM",
-                                                                             "PUBLIC_BASE_URL"):
+        if name.startswith(("SLACK_", "SMTP_", "PROSPECTBOT_", "IMAP_")) or name in (
+                "DATABASE_URL", "SECRET_KEY", "MAIL_FROM", "PUBLIC_BASE_URL", "UNSUBSCRIBE_MAILBOX"):
             monkeypatch.delenv(name, raising=False)
 
 

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from bot.notifier import Notifier
 from bot.slack_client import slack_client
@@ -34,19 +35,23 @@ from handlers.find.listeners import HELP
 from handlers.find.views import build_find_modal
 from handlers.home.views import build_home
 from handlers.profile.views import build_profile_modal
+from handlers.replies.views import DECIDE_ACTIONS, reply_card_message
 from storage import bulk_requests as bulk
-from storage import roles
+from storage import inbound, reply_cards, roles
 from storage.audit import Actor
 from storage.db import Database
 from storage.do_not_contact import mark_do_not_contact
 from storage.errors import DatabaseUnavailable
+from storage.mail_reading import read_mail
 from storage.models import Base, BlockedDomain, BulkRequest, Campaign, DoNotContact, Membership, Prospect
 from storage.prospects import ProspectDetails, prospect_details
+from storage.reply_intent import classify_reply
 from storage.search import ProspectSummary, SearchPage
 from storage.unsubscribe import unsubscribe_token
 from tests import factories
 from tests.fake_slack import GUEST, MANAGER, MEMBER, OTHER_MANAGER, OUTSIDER, TEAM_ID, Scripted
 from tests.harness import LiveApp, World, check_views, running, start
+from tests.inbound_mail import reply as inbound_reply
 from tests.slack_driver import SIGNING_SECRET, Reply, texts
 from tests.support import APPROVALS_CHANNEL, TEST_SECRET_KEY
 
@@ -94,6 +99,7 @@ class Case:
     domain: str
     details: ProspectDetails
     request: int | None = None
+    card: int | None = None  # their reply that may be an opt-out, waiting in Slack
 
     def view(self, built: dict[str, Any]) -> dict[str, Any]:
         """A view as Slack hands it back: with its id and hash."""
@@ -112,8 +118,47 @@ def prepare(live: LiveApp, team: World, action: str) -> Case:
         if action in ("approve", "reject"):
             request = bulk.create_request(session, team["q4"], bulk.parse_rule("domains", domains=domain),
                                           actor=Actor(f"slack:{OTHER_MANAGER}", "slack"))
+        card = None
+        if action.startswith("reply card"):
+            card = reply_waiting_in_slack(session, n, email)
         details = prospect_details(session, prospect)
-    return Case(n, team["q4"], prospect, email, domain, details, request)
+    return Case(n, team["q4"], prospect, email, domain, details, request, card)
+
+
+def reply_waiting_in_slack(session: Session, n: int, email: str) -> int:
+    """The prospect answered "Not interested": their reply waits in the channel for a member's decision."""
+    mail = read_mail(inbound_reply(email, "Not interested, thanks."))
+    context = inbound.MailboxContext("sales", 1, "authorization", TEST_SECRET_KEY)
+    assert inbound.claim_mailbox(session, "sales", "authorization") is not None
+    processed = inbound.process_message(session, context, n, mail, classify_reply(mail.new_text))
+    assert processed.outcome == "carded" and processed.inbound_id is not None
+    return processed.inbound_id
+
+
+def card_message(live: LiveApp, case: Case) -> dict[str, Any]:
+    """The reply's card in the campaign's channel, as the worker posts it."""
+    assert case.card is not None
+    with live.database.snapshot() as session:
+        _, blocks = reply_card_message(reply_cards.reply_card(session, case.card))
+    return {"channel": "C0SALES", "ts": f"1700000001.{case.n:06}", "blocks": blocks}
+
+
+def card_decided(action_id: str, reason: str | None) -> Works:
+    def check(live: LiveApp, case: Case, user: str, reply: Reply) -> None:
+        assert state_of(live, case)["dnc"] == reason
+        with live.database.snapshot() as session:
+            card = reply_cards.reply_card(session, case.card or 0)
+        assert (card.status, card.decided_by) == (DECIDE_ACTIONS[action_id], f"slack:{user}")
+        [updated] = [args for method, args in live.shown() if method == "chat.update"]
+        assert "<@" + user + ">" in json.dumps(updated["blocks"])
+
+    return check
+
+
+def reply_card_action(action_id: str, reason: str | None) -> Action:
+    return Action(("action", action_id), MEMBER_ROLE,
+                  lambda live, case, user: live.slack.click_message(card_message(live, case), action_id, user=user),
+                  card_decided(action_id, reason))
 
 
 def everything(live: LiveApp) -> dict[str, list[str]]:
@@ -389,6 +434,9 @@ ACTIONS: dict[str, Action] = {
         ("action", "approvals.reject"), MANAGER_ROLE,
         lambda live, case, user: live.slack.click_message(approval_message(live, case), "approvals.reject", user=user),
         decided("rejected"), what="approve or reject bulk requests"),
+    "reply card: do not contact": reply_card_action("replies.do_not_contact", "requested"),
+    "reply card: not interested": reply_card_action("replies.not_interested", "no-interest"),
+    "reply card: not an opt-out": reply_card_action("replies.not_an_opt_out", None),
     "App Home": Action(
         ("event", "app_home_opened"), MEMBER_ROLE,
         lambda live, case, user: live.slack.event({"type": "app_home_opened", "user": user, "tab": "home",

@@ -29,6 +29,7 @@ from handlers.edit.views import build_edit_modal
 from handlers.find.views import build_find_modal
 from handlers.payloads import MAX_ID
 from storage import bulk_requests as bulk
+from storage import reply_cards
 from storage.audit import Actor
 from storage.campaigns import CHANNEL_ID
 from storage.do_not_contact import mark_do_not_contact
@@ -368,6 +369,9 @@ def legit_action(live: LiveApp, action: str, value: str, conversation: str) -> b
     if action in ("approvals.approve", "approvals.reject"):
         with live.database.snapshot() as session:
             return ids_of(data, "r") in {request.id for request in bulk.pending_requests(session, limit=1000)}
+    if action.startswith("replies."):
+        with live.database.snapshot() as session:
+            return ids_of(data, "m") in {card.id for card in reply_cards.open_cards(session, limit=1000)}
     if action == "find.notify_channel":
         channel = conversation.strip().lstrip("#")
         return ids_of(data, "c") is not None and (not channel or bool(CHANNEL_ID.match(channel)))
@@ -376,7 +380,8 @@ def legit_action(live: LiveApp, action: str, value: str, conversation: str) -> b
 
 MODAL_BUTTONS = ["find.view", "find.page.next", "find.page.previous", "find.bulk", "profile.edit", "edit.delete",
                  "edit.lift", "edit.block_domain"]
-MESSAGE_BUTTONS = ["approvals.approve", "approvals.reject", "notify.open_profile"]
+MESSAGE_BUTTONS = ["approvals.approve", "approvals.reject", "notify.open_profile", "replies.do_not_contact",
+                   "replies.not_interested", "replies.not_an_opt_out"]
 MENUS = ["find.campaign", "find.prospect", "find.notify_channel"]
 
 

@@ -4,15 +4,10 @@ message, the next send skipping the person, Slack showing it, and the notificati
 from __future__ import annotations
 
 import dataclasses
-import email
-import email.policy
-import socket
 import time
 import urllib.request
-from email.message import Message
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
@@ -28,41 +23,8 @@ from storage.prospects import find_prospect_id
 from tests import factories
 from tests.fake_slack import Scripted
 from tests.slack_driver import texts
+from tests.smtp_server import mailbox_fixture  # noqa: F401
 from tests.support import TEST_SECRET_KEY
-
-
-class Mailbox:
-    """aiosmtpd handler: keeps every message; refuses one address, as a real server refuses a dead mailbox."""
-
-    def __init__(self, refuse: str) -> None:
-        self.messages: list[Message] = []
-        self.refuse = refuse
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
-        if address == self.refuse:
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if m["To"] == address]
-
-
-@pytest.fixture
-def mailbox():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    box = Mailbox(refuse="gone@acme.com")
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    box.port = port
-    yield box
-    controller.stop()
 
 
 @pytest.fixture

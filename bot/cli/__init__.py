@@ -76,7 +76,7 @@ def cli(ctx: click.Context) -> None:
 
 
 for command in (
-    processes.run, processes.serve, processes.worker,
+    processes.run, processes.serve, processes.worker, processes.inbox,
     prospects.import_command, prospects.find, prospects.show, prospects.dnc, prospects.lift, prospects.delete,
     campaigns.campaigns, campaigns.campaign, campaigns.send,
     admin.roles, admin.requests, admin.demo, admin.db,

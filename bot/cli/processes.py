@@ -1,5 +1,5 @@
-"""The long-running processes: the Slack bot over Socket Mode (`run`) or HTTP (`serve`), and the notification
-worker alone (`worker`), with the logging they share."""
+"""The long-running processes: the Slack bot over Socket Mode (`run`) or HTTP (`serve`), the notification
+worker alone (`worker`), and the mailbox reader alone (`inbox`), with the logging they share."""
 
 from __future__ import annotations
 
@@ -67,3 +67,35 @@ def worker(runtime: Runtime) -> None:
 
     database = start(runtime, "SLACK_BOT_TOKEN")
     run_worker(runtime.settings, database)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Read every mailbox to the end once, print what was done, and exit.")
+@pass_runtime
+def inbox(runtime: Runtime, once: bool) -> None:
+    """Read the mailboxes in IMAP_MAILBOXES for replies, bounces and mailto: unsubscribes, and act on them (also
+    runs inside `worker`, `run` and `serve`)."""
+    import threading
+
+    from bot.inbox import InboxReader
+
+    if not runtime.settings.mailboxes:
+        raise ConfigurationError("No mailbox to read: set IMAP_MAILBOXES (see the README, \"Replies, bounces and "
+                                 "mailto: unsubscribes\").")
+    database = start(runtime)
+    reader = InboxReader(runtime.settings, database)
+    if once:
+        counts = reader.read_all_once()
+        summary = ", ".join(f"{count:,} {outcome}" for outcome, count in sorted(counts.items())) or "no new message"
+        click.echo(f"Read {len(runtime.settings.mailboxes)} mailbox(es): {summary}.")
+        if counts.get("mailbox-error"):
+            raise click.exceptions.Exit(1)
+        return
+    stop = threading.Event()
+    threads = reader.start_in_background(stop)
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=1.0)
+    except KeyboardInterrupt:
+        stop.set()

@@ -8,8 +8,10 @@ from typing import Any
 from handlers.blocks import Block, button, context, divider, escape, header, section
 from handlers.bulk.views import request_blocks
 from handlers.labels import REASON_LABELS
+from handlers.replies.views import reply_card_message
 from storage.bulk_requests import RequestView
 from storage.feeds import RecentAction, RecentOptOut
+from storage.reply_cards import ReplyCard
 
 ACTION_LABELS = {
     "do_not_contact": "marked do not contact",
@@ -27,10 +29,11 @@ ACTION_LABELS = {
     "role.revoke": "revoked a role",
 }
 MAX_PENDING_SHOWN = 5  # each request is about eight blocks; Slack allows 100 per view
+MAX_REPLIES_SHOWN = 5  # each card is three blocks
 
 
 def build_home(user_id: str, *, is_manager: bool, actions: list[RecentAction], opt_outs: list[RecentOptOut],
-               pending: list[RequestView]) -> dict[str, Any]:
+               pending: list[RequestView], open_replies: list[ReplyCard] | None = None) -> dict[str, Any]:
     """`pending`: the oldest waiting requests; more than MAX_PENDING_SHOWN means more are waiting."""
     blocks: list[Block] = [
         section(f"Hi <@{user_id}>! Find a prospect to see their profile, mark them *do not contact* "
@@ -49,6 +52,12 @@ def build_home(user_id: str, *, is_manager: bool, actions: list[RecentAction], o
             blocks += request_blocks(request)
         if len(pending) > MAX_PENDING_SHOWN:
             blocks.append(context("More requests are waiting: they appear here as these are decided."))
+    if open_replies:
+        blocks += [divider(), header("Replies waiting for a decision")]
+        for card in open_replies[:MAX_REPLIES_SHOWN]:
+            blocks += reply_card_message(card)[1]
+        if len(open_replies) > MAX_REPLIES_SHOWN:
+            blocks.append(context("More replies are waiting: they appear here as these are decided."))
     blocks += [divider(), header("Your recent actions"), section(_actions_text(actions))]
     blocks += [divider(), header("Recent opt-outs in your campaigns"), section(_opt_outs_text(opt_outs))]
     return {"type": "home", "blocks": blocks[:100]}

@@ -8,6 +8,8 @@ from storage.outbox import OptOutNotice
 
 HOW = {
     "unsubscribe-link": "clicked the unsubscribe link in an email",
+    "unsubscribe-email": "unsubscribed with their mail client's unsubscribe button",
+    "reply": "asked to stop in a reply",
     "slack": "was marked do not contact in Slack",
     "cli": "was marked do not contact from the command line",
     "import": "was marked do not contact by an import",
@@ -32,10 +34,11 @@ def build_opt_out_message(notice: OptOutNotice) -> tuple[str, list[Block]]:
     if len(notice.campaign_names) > 20:
         campaigns += f" and {len(notice.campaign_names) - 20} more"
     reason = REASON_LABELS.get(notice.reason, notice.reason)
-    actor = "the prospect themselves" if notice.via == "unsubscribe-link" else who(notice.actor)
+    actor = "the prospect themselves" if notice.actor == "prospect" else who(notice.actor)
     text = f":no_entry: {person} {how}. {'Campaigns' if len(notice.campaign_names) > 1 else 'Campaign'}: {campaigns}."
     blocks: list[Block] = [
         section(text),
+        *([context(f"They wrote: “{escape(notice.phrase)}”")] if notice.phrase else []),
         context(f"Reason: {reason} · by {actor} · {notice.at:%Y-%m-%d %H:%M} UTC · never emailed again"),
     ]
     if notice.email:
