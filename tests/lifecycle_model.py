@@ -17,6 +17,11 @@ The rules:
  6. An own opt-out is never lifted or replaced; it replaces a colleague's reason.
  7. Bulk approval marks the frozen set only, skipping the deleted and those do not contact already, except that
     a request whose reason is the person's own ("requested") replaces a colleague's reason, as rule 6 says.
+ 8. A reply asking to stop, or a mailto: unsubscribe, is the link's opt-out (rule 2). A reply that may be one
+    gets a card for the person it reaches (the one the email went to, else whoever has that address now), unless
+    they are do not contact already; the first decision on a card applies to that person, and a card whose person
+    was deleted can no longer be decided. A hard bounce makes the person it reaches unsendable everywhere, until
+    deleted: someone imported again is new.
 An import's Unsubscribed column is the person's own opt-out (rules 2 and 6) for whoever the import leaves with
 that address.
 """
@@ -61,6 +66,7 @@ class Person:
     reason: str | None = None
     campaigns: set[str] = field(default_factory=set)
     changes: int = 0  # moves with every change a screen opened earlier must notice
+    bounced: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,17 @@ class Link:
     serial: int
     address: str
     campaign: str
+    message_id: str  # the email's Message-ID, which replies and bounces name
+
+
+@dataclass
+class Card:
+    """A reply that may be an opt-out, waiting in Slack for one decision (rule 8)."""
+
+    inbound_id: int
+    serial: int
+    address: str
+    open: bool = True
 
 
 @dataclass(frozen=True)
@@ -111,12 +128,13 @@ class Lifecycle:
         self.links: list[Link] = []
         self.screens: list[Screen] = []
         self.requests: dict[int, Request] = {}
+        self.cards: list[Card] = []
         self._serials = itertools.count(1)
 
     # -- what the database must show ---------------------------------------------------------------------------
 
     def sendable(self) -> set[tuple[str, str]]:
-        return {(campaign, key) for key, person in self.live.items() if person.reason is None
+        return {(campaign, key) for key, person in self.live.items() if person.reason is None and not person.bounced
                 for campaign in person.campaigns}
 
     def returnable(self) -> list[str]:
@@ -208,6 +226,7 @@ class Lifecycle:
 
     def delete(self, key: str, *, block: bool) -> Person:
         person = self.live.pop(key)
+        self.delete_cards_of(person)
         self.deleted.add(key)
         if block or person.reason == OWN_OPT_OUT:  # rule 4
             self.blocked.add(key)
@@ -219,6 +238,37 @@ class Lifecycle:
         self.own_opt_outs.add(link.address)
         person = self.live.get(link.address)
         return person if person is not None and self._mark(person, OWN_OPT_OUT) else None
+
+    def reached_by(self, link: Link) -> Person | None:
+        """Whom a reply to, or a bounce of, the link's email reaches (rule 8)."""
+        return self.by_serial(link.serial) or self.live.get(link.address)
+
+    def may_be_an_opt_out(self, link: Link) -> Person | None:
+        """The person a card is posted for, if any."""
+        person = self.reached_by(link)
+        return person if person is not None and person.reason is None else None
+
+    def decide(self, card: Card, reason: str | None) -> tuple[bool, Person | None]:
+        """(decided, the person it changed): a card whose person is gone can not be decided any more."""
+        person = self.by_serial(card.serial)
+        if not card.open or person is None:
+            card.open = False
+            return False, None
+        card.open = False
+        return True, person if reason is not None and self._mark(person, reason) else None
+
+    def hard_bounce(self, link: Link) -> Person | None:
+        person = self.reached_by(link)
+        if person is None or person.bounced:
+            return None
+        person.bounced = True
+        person.changes += 1
+        return person
+
+    def delete_cards_of(self, person: Person) -> None:
+        for card in self.cards:
+            if card.serial == person.serial:
+                card.open = False
 
     def block_domain(self, domain: str) -> list[Person]:
         self.blocked_domains.add(domain)

@@ -1,7 +1,8 @@
 """The whole lifecycle of a prospect, model-based (issue #11, item 7): a hypothesis state machine imports, marks do
 not contact, lifts, deletes, blocks domains, clicks unsubscribe links old and new, asks for and approves bulk
-unsubscribes, saves or deletes from Slack screens opened steps earlier, and imports files with an Unsubscribed
-column — each step one unit of work, through
+unsubscribes, saves or deletes from Slack screens opened steps earlier, imports files with an Unsubscribed
+column, reads replies asking to stop, mailto: unsubscribes, replies that may be opt-outs (and decides their cards)
+and hard bounces from the mailbox — each step one unit of work, through
 the storage functions the CLI, Slack and the unsubscribe endpoint call — and after every step compares the
 database with the plain-Python model of the rules in tests/lifecycle_model.py.
 
@@ -37,6 +38,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from storage import bulk_requests as bulk
+from storage import inbound, reply_cards
 from storage.audit import Actor
 from storage.campaigns import find_campaign
 from storage.db import Database
@@ -46,14 +48,18 @@ from storage.domains import block_domain
 from storage.emails import normalise_email
 from storage.errors import InvalidInput, NotAllowed, ProspectNotFound, StaleProspect
 from storage.importing import import_prospects
+from storage.mail_reading import read_mail
 from storage.models import DoNotContact, Membership, Notification, Prospect
+from storage.outbox import REPLY_CARD
 from storage.prospect_csv import ProspectCsv
 from storage.prospects import find_prospect_id, prospect_details
 from storage.reasons import USER_DNC_REASONS
-from storage.sending import sendable_recipients
+from storage.reply_intent import classify_reply
+from storage.sending import record_activity, sendable_recipients
 from storage.suppressions import is_address_suppressed
-from storage.unsubscribe import membership_for_token, unsubscribe, unsubscribe_token
-from tests.lifecycle_model import OWN_OPT_OUT, Lifecycle, Link, Person, Request, Screen, domain_of, identity
+from storage.unsubscribe import membership_for_token, unsubscribe, unsubscribe_address_for, unsubscribe_token
+from tests.inbound_mail import bounce, reply
+from tests.lifecycle_model import OWN_OPT_OUT, Card, Lifecycle, Link, Person, Request, Screen, domain_of, identity
 from tests.support import TEST_SECRET_KEY, empty_database_url
 
 DEPTH = int(os.environ.get("LIFECYCLE_DEPTH", "1"))
@@ -90,6 +96,10 @@ REASONS = list(USER_DNC_REASONS)
 OPTED_OUT_CELLS = ["yes", "2024-03-05"]
 UNSUBSCRIBED_CELLS = ["", "no", *OPTED_OUT_CELLS]
 NOTE = "Asked us on a call"
+# How a person asks to stop from an email: its link, their mail client's mailto: button, or a reply (rule 8).
+HOW_TO_STOP = ["link", "mailto", "reply"]
+UNSUBSCRIBE_MAILBOX = "unsubscribe@acme-sales.example"
+CARD_DECISIONS = {"do-not-contact": OWN_OPT_OUT, "not-interested": "no-interest", "not-an-opt-out": None}
 
 
 def note_for(reason: str) -> str:
@@ -169,6 +179,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.tables = sorted(inspect(database.engine).get_table_names())
         self.spoken: dict[int, str] = {}  # prospect id -> identity, of everyone the database ever held
         self.latest: Observation | None = None  # after the last step; the invariants read it
+        self.uid = 0  # the last message read from the mailbox
 
     def teardown(self) -> None:
         self.database.dispose()
@@ -301,7 +312,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert got == expected.counts, f"{step}: outcomes {dict(got)}, the model expects {dict(expected.counts)}"
         for outcome in got:
             event(f"import: {outcome}")
-        with self.database.snapshot() as session:
+        with self.database.transaction() as session:
             self.campaign_ids[campaign] = find_campaign(session, spelled).id
             first_spelling = {identity(a): a for a in reversed(addresses)}
             for key in expected.created:
@@ -309,14 +320,17 @@ class LifecycleMachine(RuleBasedStateMachine):
             # The sender mails every new member who may be emailed: each gets an unsubscribe link.
             for key in expected.created + expected.added:
                 person = self.model.live[key]
-                if person.reason is not None:
+                if person.reason is not None or person.bounced:
                     continue
                 membership_id = session.scalar(select(Membership.id).where(
                     Membership.prospect_id == person.prospect_id,
                     Membership.campaign_id == self.campaign_ids[campaign]))
                 assert membership_id is not None, f"{step}: {key} is not a member of {campaign}"
+                message_id = f"life-{membership_id}-{len(self.model.links)}@acme-sales.example"
+                record_activity(session, self.campaign_ids[campaign], person.prospect_id, "sent",
+                                message_id=message_id)
                 self.model.links.append(Link(unsubscribe_token(self.key, membership_id), membership_id,
-                                             person.serial, key, campaign))
+                                             person.serial, key, campaign, message_id))
         # An import announces its opt-outs in one summary, not a message each.
         self.check_step(step, before, changed={*expected.created, *expected.added, *expected.opted_out},
                         notified=[(None, len(expected.opted_out), OWN_OPT_OUT)] if expected.opted_out else [])
@@ -389,32 +403,104 @@ class LifecycleMachine(RuleBasedStateMachine):
                         changed={person.address})
 
     @precondition(lambda self: self.model.links)
-    @rule(data=st.data())
-    def click_unsubscribe_link(self, data: st.DataObject) -> None:
-        """One-click unsubscribe through any link ever sent: current, or its membership deleted since, or its
-        person deleted and re-imported since."""
-        self.click(data.draw(st.sampled_from(self.model.links), label="link"))
+    @rule(data=st.data(), how=st.sampled_from(HOW_TO_STOP))
+    def click_unsubscribe_link(self, data: st.DataObject, how: str) -> None:
+        """One-click unsubscribe through any email ever sent — its link, its mailto: address, or a reply asking to
+        stop: current, or its membership deleted since, or its person deleted and re-imported since."""
+        self.click(data.draw(st.sampled_from(self.model.links), label="link"), how)
 
     @precondition(lambda self: self.model.links_of_the_returned())
-    @rule(data=st.data())
-    def click_old_link_of_someone_back(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), how=st.sampled_from(HOW_TO_STOP))
+    def click_old_link_of_someone_back(self, data: st.DataObject, how: str) -> None:
         """The link in an email sent before a delete, clicked after the address was imported again."""
-        self.click(data.draw(st.sampled_from(self.model.links_of_the_returned()), label="old link"))
+        self.click(data.draw(st.sampled_from(self.model.links_of_the_returned()), label="old link"), how)
 
-    def click(self, link: Link) -> None:
-        event("unsubscribe: " + ("current link" if self.model.by_serial(link.serial) is not None else
-                                 "old link, address live again" if link.address in self.model.live else
-                                 "old link, address gone"))
+    def click(self, link: Link, how: str = "link") -> None:
+        event(f"unsubscribe by {how}: " + ("current link" if self.model.by_serial(link.serial) is not None else
+                                           "old link, address live again" if link.address in self.model.live else
+                                           "old link, address gone"))
         before = self.current()
         changed = self.model.unsubscribe(link)
-        membership_id = membership_for_token(self.key, link.token)
-        assert membership_id == link.membership_id
-        with self.database.transaction() as session:
-            result = unsubscribe(session, membership_id)
-        step = f"unsubscribe link of {link.address} in {link.campaign} (membership {link.membership_id})"
-        assert result is not None, f"{step}: the link answers 404"
+        step = f"unsubscribe by {how} from the email to {link.address} in {link.campaign} ({link.membership_id})"
+        if how == "link":
+            membership_id = membership_for_token(self.key, link.token)
+            assert membership_id == link.membership_id
+            with self.database.transaction() as session:
+                result = unsubscribe(session, membership_id)
+            assert result is not None, f"{step}: the link answers 404"
+        elif how == "mailto":
+            self.read(reply(PEOPLE[link.address][0][-1], "", subject="unsubscribe",
+                            to=unsubscribe_address_for(UNSUBSCRIBE_MAILBOX, link.token)))
+        else:
+            outcome = self.read(reply(PEOPLE[link.address][0][0], "Please remove me from your list.",
+                                      in_reply_to=link.message_id)).outcome
+            assert outcome in ("do-not-contact", "already-opted-out", "address-blocked"), f"{step}: {outcome}"
         self.check_step(step, before, changed={changed.address} if changed else set(),
                         notified=[(changed.address, 1, OWN_OPT_OUT)] if changed else [])
+
+    def read(self, raw: bytes) -> inbound.Processed:
+        """A message arriving in the mailbox, as bot/inbox.py hands it over."""
+        self.uid += 1
+        mail = read_mail(raw)
+        intent = classify_reply(mail.new_text, mail.subject) if mail.kind == "reply" else None
+        context = inbound.MailboxContext("sales", 1, "lifecycle", self.key, frozenset(), UNSUBSCRIBE_MAILBOX)
+        with self.database.transaction() as session:
+            assert inbound.claim_mailbox(session, "sales", "lifecycle") is not None
+            return inbound.process_message(session, context, self.uid, mail, intent)
+
+    @precondition(lambda self: self.model.links)
+    @rule(data=st.data())
+    def reply_that_may_be_an_opt_out(self, data: st.DataObject) -> None:
+        """ "Not interested" to any email ever sent: a card for the person it reaches, unless they are do not
+        contact already (rule 8). It quotes their name, so a delete must erase it."""
+        link = data.draw(st.sampled_from(self.model.links), label="email")
+        before = self.current()
+        person = self.model.may_be_an_opt_out(link)
+        _, first, surname = PEOPLE[link.address]
+        result = self.read(reply(link.address, f"Not interested, thanks.\n{first} {surname}",
+                                 in_reply_to=link.message_id))
+        step = f"a reply that may be an opt-out, to the email to {link.address} in {link.campaign}"
+        assert (result.outcome == "carded") == (person is not None), f"{step}: {result.outcome}"
+        if person is not None:
+            assert result.inbound_id is not None
+            self.model.cards.append(Card(result.inbound_id, person.serial, person.address))
+            event("reply card: posted")
+        self.check_step(step, before, changed=set(),
+                        notified=[(person.address, 1, REPLY_CARD)] if person is not None else [])
+
+    @precondition(lambda self: self.model.cards)
+    @rule(data=st.data(), decision=st.sampled_from(sorted(CARD_DECISIONS)))
+    def decide_a_reply_card(self, data: st.DataObject, decision: str) -> None:
+        """A member presses a button on any card ever posted: the first decision counts, once (rule 8)."""
+        card = data.draw(st.sampled_from(self.model.cards), label="card")
+        before = self.current()
+        decided, changed = self.model.decide(card, CARD_DECISIONS[decision])
+        step = f"{decision} on the card of {card.address}'s reply"
+        try:
+            with self.database.transaction() as session:
+                reply_cards.decide_card(session, card.inbound_id, decision, actor=MEMBER)
+        except reply_cards.AlreadyDecided:
+            assert not decided, f"{step}: refused as decided already; the model decides it"
+            event("reply card: already decided, or its person deleted")
+            self.check_step(step, before, changed=set(), refused=True)
+            return
+        assert decided, f"{step}: decided; the model says it was closed"
+        event(f"reply card: {decision}")
+        self.check_step(step, before, changed={changed.address} if changed else set(),
+                        notified=[(changed.address, 1, CARD_DECISIONS[decision] or "")] if changed else [])
+
+    @precondition(lambda self: self.model.links)
+    @rule(data=st.data())
+    def hard_bounce(self, data: st.DataObject) -> None:
+        """The email to a link's address bounced: nobody with that address is sent anything, in any campaign."""
+        link = data.draw(st.sampled_from(self.model.links), label="email")
+        before = self.current()
+        person = self.model.hard_bounce(link)
+        result = self.read(bounce(link.address, "5.1.1", original=link.message_id))
+        step = f"a hard bounce of the email to {link.address} in {link.campaign}"
+        assert (result.outcome == "bounced") == (person is not None), f"{step}: {result.outcome}"
+        event(f"hard bounce: {result.outcome}")
+        self.check_step(step, before, changed={person.address} if person else set())
 
     @rule(domain=st.sampled_from(BLOCKABLE_DOMAINS))
     def block_a_domain(self, domain: str) -> None:
