@@ -40,29 +40,63 @@ class Figure:
     floor_median: float
     target: str
     meets_target: bool | None  # None: no target for this database
+    # A second, independent floor where one exists: the same rows loaded by another program's bulk path (the
+    # sqlite3 shell's .import, PostgreSQL's COPY), so that a slow first floor shows.
+    floor2_name: str = ""
+    floor2_median: float = float("nan")
 
     @property
     def ratio(self) -> float:
-        return self.median / self.floor_median if self.floor_median else float("nan")
+        return self.ratio_to(self.floor_median)
+
+    @property
+    def ratio2(self) -> float:
+        return self.ratio_to(self.floor2_median)
+
+    def ratio_to(self, floor: float) -> float:
+        """How many times the floor's cost the figure's is: ≥ 1× when the floor is right, whichever way the unit
+        runs (a rate, rows/s, is a cost the other way up). Below 1× the floor is wrong: something beat it."""
+        if not floor or math.isnan(floor):
+            return float("nan")
+        return floor / self.median if self.unit.endswith("/s") else self.median / floor
 
 
 MET = {True: "yes", False: "NO", None: "—"}
 
 
 def markdown_table(figures: list[Figure]) -> str:
+    """One row per figure; the second floor's columns only when a figure in the table has one."""
+    second = any(f.floor2_name for f in figures)
     lines = [
-        "| database | figure | median | p99 | floor (same run) | floor median | ratio | target | met |",
-        "|---|---|---:|---:|---|---:|---:|---|---|",
+        "| database | figure | median | p99 | floor (same run) | floor median | ratio | "
+        + ("second floor (same run) | its median | ratio | " if second else "") + "target | met |",
+        "|---|---|---:|---:|---|---:|---:|" + ("---|---:|---:|" if second else "") + "---|---|",
     ]
     for f in figures:
-        has_floor = not math.isnan(f.floor_median)
-        floor = f"{f.floor_median:,.3f} {f.unit}" if has_floor else "—"
-        ratio = f"{f.ratio:,.2f}×" if has_floor else "—"
+        floors = _floor_cells(f, f.floor_name, f.floor_median, f.ratio)
+        if second:
+            floors += _floor_cells(f, f.floor2_name or "—", f.floor2_median, f.ratio2)
         lines.append(
-            f"| {f.database} | {f.name} | {f.median:,.3f} {f.unit} | {f.p99:,.3f} {f.unit} | {f.floor_name} | "
-            f"{floor} | {ratio} | {f.target} | {MET[f.meets_target]} |"
+            f"| {f.database} | {f.name} | {f.median:,.3f} {f.unit} | {f.p99:,.3f} {f.unit} | {' | '.join(floors)} | "
+            f"{f.target} | {MET[f.meets_target]} |"
         )
     return "\n".join(lines)
+
+
+def _floor_cells(figure: Figure, name: str, median: float, ratio: float) -> list[str]:
+    if math.isnan(median):
+        return [name, "—", "—"]
+    return [name, f"{median:,.3f} {figure.unit}", f"{ratio:,.2f}×"]
+
+
+def cpu_pressure() -> str:
+    """The machine's CPU pressure (Linux PSI): how long runnable tasks waited for a core, over 10, 60 and 300 s.
+    The machine is shared; this says how busy it was."""
+    path = Path("/proc/pressure/cpu")
+    try:
+        return " / ".join(path.read_text().split("\n")[:2]).strip(" /")
+    except OSError:
+        return "(no /proc/pressure/cpu on this system)"
 
 
 def fresh_database(kind: str, workdir: Path, postgres_url: str, name: str) -> Database:
@@ -107,6 +141,8 @@ def benchmark_main(doc: str, run: Callable[..., list[Figure]], generate: Callabl
     args = parser.parse_args()
     kinds = chosen_databases(parser, args)
     figures: list[Figure] = []
+    before = cpu_pressure()
+    print(f"/proc/pressure/cpu before: {before}", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(prefix="prospectbot-bench-") as tmp:
         workdir = Path(tmp)
         csv_path = workdir / "prospects.csv"
@@ -115,7 +151,9 @@ def benchmark_main(doc: str, run: Callable[..., list[Figure]], generate: Callabl
         for kind in kinds:
             figures += run(kind, args.prospects, args.postgres_url, workdir, csv_path, prefixes)
     table = markdown_table(figures)
+    load = f"/proc/pressure/cpu before: {before}\n/proc/pressure/cpu after:  {cpu_pressure()}"
     print(table)
+    print(f"\n{load}")
     if args.out:
         args.out.write_text(table + "\n")
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import imapclient
 from sqlalchemy import select
 
-from benchmarks.common import BENCH_SECRET_KEY, fresh_database, median, percentile
+from benchmarks.common import BENCH_SECRET_KEY, cpu_pressure, fresh_database, median, percentile
 from bot.inbox import InboxReader
 from bot.notifier import Notifier
 from bot.settings import Settings
@@ -39,13 +39,6 @@ from tests.imap_server import ImapServer, start_imap_server
 from tests.inbound_mail import reply
 
 SALES = "sam@example.test"
-
-
-def pressure() -> str:
-    try:
-        return Path("/proc/pressure/cpu").read_text().splitlines()[0]
-    except OSError:
-        return "(no /proc/pressure/cpu)"
 
 
 def seed(database: Database, people: int) -> list[tuple[int, str, str]]:
@@ -138,7 +131,7 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=2.0)
     parser.add_argument("--postgres-url", default="")
     args = parser.parse_args()
-    print(f"before: {pressure()}")
+    print(f"CPU pressure before: {cpu_pressure()}")
     server = start_imap_server()
     fake = FakeSlack().start()
     try:
@@ -165,7 +158,7 @@ def main() -> None:
                 row(f"{kind}, polling every {args.poll:g} s: reply → Slack asked to post", polled[1], floor_median,
                     f"≤ {args.poll + 1:g} s"),
             ]
-        print(f"after: {pressure()}")
+        print(f"CPU pressure after: {cpu_pressure()}")
         print(f"\n{args.repeats} replies each\n")
         print("| figure | median | p90 | min–max | ratio to floor | target |")
         print("|---|---:|---:|---:|---:|---|")

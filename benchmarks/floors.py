@@ -1,0 +1,214 @@
+"""Floors: the raw database operation a figure stands beside, done the fastest honest way, so that no simpler
+program beats it and a ratio below 1× can only mean a wrong floor.
+
+Every write floor here:
+- runs in ONE explicit transaction. The project's SQLite connections run with `isolation_level = None` (SQLAlchemy,
+  not the sqlite3 module, begins transactions: storage.db._configure_sqlite), so a raw `executemany` on them
+  commits every row, 4–8k rows/s; the floors issue BEGIN IMMEDIATE and COMMIT themselves, and the clock includes
+  both. On PostgreSQL the driver's connection is not in autocommit: its first statement begins the transaction;
+- goes through the connection the project itself opens (`database.engine.raw_connection()`), so it has the same
+  pragmas: page cache `cache_size = -storage.db.SQLITE_CACHE_KIB` (64 MiB), WAL, synchronous NORMAL, foreign keys
+  and secure_delete on, wal_autocheckpoint 16384;
+- writes into the real, migrated table: the same columns, constraints, foreign keys and indexes;
+- takes rows prepared in memory before the clock starts (tuples, or an id list), as no feature gets them for free.
+
+Each write floor has a second, independent one beside it, from another program: the `sqlite3` command-line
+shell's `.import --csv` (the rows written to a CSV before the clock, the shell given the project's pragmas) and
+PostgreSQL's `COPY ... FROM STDIN`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from storage.db import Database
+
+SQLITE_SHELL = shutil.which("sqlite3")
+SHELL_FLOOR = "sqlite3 shell .import --csv"
+COPY_FLOOR = "COPY … FROM STDIN"
+# The pragmas storage.db._configure_sqlite sets on every connection. The shell gets the values read back from a
+# connection the project opened, not copies of the constants, so the two can not drift apart.
+PROJECT_PRAGMAS = ("foreign_keys", "secure_delete", "cache_size", "synchronous", "wal_autocheckpoint",
+                   "journal_size_limit", "busy_timeout")
+
+
+def bulk_loader_name(database: Database) -> str:
+    if not database.is_sqlite:
+        return COPY_FLOOR
+    return SHELL_FLOOR if SQLITE_SHELL else f"{SHELL_FLOOR} (no sqlite3 shell: apt-get install sqlite3)"
+
+
+@contextmanager
+def one_transaction(database: Database) -> Iterator[Any]:
+    """A cursor on a raw connection of the project's own engine, inside one explicit transaction that commits
+    when the block ends (rolls back on error)."""
+    connection = database.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        if database.is_sqlite:
+            cursor.execute("BEGIN IMMEDIATE")
+        try:
+            yield cursor
+        except BaseException:
+            connection.rollback()
+            raise
+        if database.is_sqlite:
+            cursor.execute("COMMIT")
+        else:
+            connection.commit()
+    finally:
+        connection.close()
+
+
+# Checked at 100,000 prospects on the 2-core machine, SQLite, each into a fresh migrated database with the project's
+# connection (64 MiB page cache), clock around BEGIN … COMMIT, three runs each (rows/s):
+#   executemany, autocommit (the old floor: one commit per row)            4,980
+#   executemany of the tuples, one transaction                           33,600 / 38,400 / 37,100
+#   multi-row VALUES (50 rows a statement), one transaction              27,400 / 27,000 / 26,700
+#   INSERT … SELECT from json_each(?) of the rows as one JSON array      27,400
+#   executemany into a TEMP table, then INSERT … SELECT from it          42,200 / 49,900 / 45,800   <- kept
+#   the sqlite3 shell's .import --csv (the second floor), closing last   40,800 / 42,400 / 39,700
+# (closing last, the shell also checkpoints the log into the file; with the project's connection open beside it, as
+# bulk_load runs it, 48,000 and 65,800 in two benchmark runs, against 60,700 and 70,100 for the staged insert).
+# Staging first is faster although it does strictly more: the eight B-trees are then written in one tight loop in
+# C, not between Python's binding of each row. At 1,000,000 prospects, where the table and its indexes outgrow the
+# page cache and the time goes to paging, the three are level: executemany in one transaction 21,200 / 25,200,
+# staged 25,200, the shell 25,700 rows/s. Not used: dropping the indexes and building them after the load
+# (58,600 rows/s), which only works on an empty table nobody else reads; the feature imports into a live one.
+# PostgreSQL (psycopg 3, same size, two runs): executemany 19,000 / 24,100; INSERT … SELECT FROM unnest() of one
+# binary array per column (what storage.fast_insert.bulk_insert sends) 19,900 / 27,800 <- kept; COPY text
+# 54,300 / 36,200 and COPY binary 48,100 / 40,000 (the second floor, text).
+def floor_insert_rows(database: Database, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> float:
+    """Seconds to insert `rows` (tuples in `columns` order, in the database's own form) into `table`, one
+    transaction, through the fastest statement path measured above."""
+    names = ", ".join(columns)
+    if database.is_sqlite:
+        marks = ", ".join("?" * len(columns))
+        start = time.perf_counter()
+        with one_transaction(database) as cursor:
+            cursor.execute(f"CREATE TEMP TABLE floor_stage ({names})")
+            cursor.executemany(f"INSERT INTO floor_stage VALUES ({marks})", rows)
+            cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM floor_stage")
+            cursor.execute("DROP TABLE floor_stage")
+        return time.perf_counter() - start
+    types = postgres_array_types(database, table, columns)
+    arrays = ", ".join(f"%({name})b::{types[name]}" for name in columns)
+    params = {name: [row[i] for row in rows] for i, name in enumerate(columns)}
+    start = time.perf_counter()
+    with one_transaction(database) as cursor:
+        cursor.execute(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})", params)
+    return time.perf_counter() - start
+
+
+# Checked on a 200,000-prospect SQLite floor database (16,666 random ids a batch, sorted, three runs each):
+# executemany autocommit (the old floor) 0.67 s; executemany one transaction 0.18 / 0.18 / 0.19 s; ids into a TEMP
+# table then INSERT … SELECT 0.16 / 0.24 / 0.23 s; INSERT … SELECT FROM json_each(?) of the ids as one JSON array,
+# the other values constants 0.12 / 0.11 / 0.24 s <- kept. PostgreSQL, 100,000 prospects, 8,333 ids a batch, three
+# runs: executemany 0.23 / 0.30 / 0.23 s; INSERT … SELECT FROM unnest(%s::bigint[]) 0.070 / 0.067 / 0.069 s <- kept;
+# COPY 0.076 / 0.075 / 0.078 s (the second floor).
+def floor_insert_for_ids(database: Database, table: str, id_column: str, ids: Sequence[int],
+                         values: dict[str, Any]) -> float:
+    """Seconds to insert one row per id into `table`, the other columns `values` (the same for every row), one
+    transaction, one INSERT … SELECT over the ids sent as one parameter."""
+    names = ", ".join([id_column, *values])
+    if database.is_sqlite:
+        marks = ", ".join("?" * len(values))
+        sql = f"INSERT INTO {table} ({names}) SELECT value, {marks} FROM json_each(?)"
+        params: tuple[Any, ...] = (*values.values(), json.dumps(list(ids)))
+    else:
+        marks = ", ".join(["%s"] * len(values))
+        sql = f"INSERT INTO {table} ({names}) SELECT id, {marks} FROM unnest(%s::bigint[]) AS ids(id)"
+        params = (*values.values(), list(ids))
+    start = time.perf_counter()
+    with one_transaction(database) as cursor:
+        cursor.execute(sql, params)
+    return time.perf_counter() - start
+
+
+def bulk_load(database: Database, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+              workdir: Path) -> float:
+    """The second floor, another program's bulk path: seconds for the `sqlite3` shell's `.import --csv` (SQLite)
+    or `COPY … FROM STDIN` (PostgreSQL) to load `rows` into `table`, in one transaction. NaN when SQLite's shell
+    is not installed."""
+    if not database.is_sqlite:
+        start = time.perf_counter()
+        with one_transaction(database) as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return time.perf_counter() - start
+    if SQLITE_SHELL is None:
+        print(f"no sqlite3 shell on this machine (apt-get install sqlite3): {SHELL_FLOOR} floor skipped",
+              file=sys.stderr, flush=True)
+        return float("nan")
+    assert database.path is not None, "the shell floor needs a database file"
+    # The project's connection stays open while the shell runs, as the benchmark's own connections stay open while
+    # `prospectbot import` runs: the shell is then not the last connection to close, and does not checkpoint the
+    # whole log into the database file and delete it on its way out.
+    connection = database.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        pragmas = [f"PRAGMA {name} = {cursor.execute(f'PRAGMA {name}').fetchone()[0]}" for name in PROJECT_PRAGMAS]
+        path = workdir / f"{table}-floor.csv"
+        before = shell_csv(cursor, table, columns, rows, path)
+        start = time.perf_counter()
+        # .import runs its INSERTs in one transaction (BEGIN before the first row, COMMIT after the last).
+        result = subprocess.run([SQLITE_SHELL, "-batch", str(database.path), *pragmas,
+                                 f".import --csv {path} {table}"], capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        loaded = cursor.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before
+        if result.returncode != 0 or loaded != len(rows):
+            raise RuntimeError(f"sqlite3 .import loaded {loaded} of {len(rows)} rows: {result.stderr.strip()[-2000:]}")
+        path.unlink()
+        return elapsed
+    finally:
+        connection.close()
+
+
+def shell_csv(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], path: Path) -> int:
+    """Writes `rows` as the CSV `.import` reads into an existing table: every column of the table, in its order.
+    A column the rows leave out takes its declared default, and the INTEGER PRIMARY KEY the next ids (what
+    AUTOINCREMENT would give them). CSV has no NULL: None is written as an empty string, which SQLite stores in as
+    many bytes (none). Returns the table's row count before."""
+    info = cursor.execute(f"PRAGMA table_info({table})").fetchall()  # cid, name, type, notnull, default, pk
+    before = cursor.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    next_id = 1 + cursor.execute(f"SELECT max(coalesce(max(rowid), 0), coalesce((SELECT seq FROM sqlite_sequence "
+                                 f"WHERE name = ?), 0)) FROM {table}", (table,)).fetchone()[0]
+    position = {name: i for i, name in enumerate(columns)}
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        for n, row in enumerate(rows):
+            line = []
+            for _, name, kind, _, default, pk in info:
+                if name in position:
+                    value = row[position[name]]
+                elif pk and kind.upper() == "INTEGER":
+                    value = next_id + n
+                else:
+                    value = None if default is None else default.strip("'")
+                line.append("" if value is None else value)
+            writer.writerow(line)
+    return int(before)
+
+
+def postgres_array_types(database: Database, table: str, columns: Sequence[str]) -> dict[str, str]:
+    """Each column's array type, from the table itself, for INSERT … SELECT FROM unnest()."""
+    connection = database.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT column_name, format_type(atttypid, atttypmod) FROM information_schema.columns c "
+                       "JOIN pg_attribute a ON a.attrelid = %s::regclass AND a.attname = c.column_name "
+                       "WHERE c.table_schema = current_schema() AND c.table_name = %s", (table, table))
+        found = dict(cursor.fetchall())
+        connection.rollback()
+    finally:
+        connection.close()
+    return {name: f"{found[name]}[]" for name in columns}
