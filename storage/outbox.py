@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.audit import Actor
@@ -90,23 +90,26 @@ def _campaigns_by_prospect_and_channel(
 
 
 def _summary_by_channel(session: Session, prospect_ids: Sequence[int]) -> dict[str, tuple[int, list[int]]]:
-    """{channel: (how many of the prospects are in its campaigns, those campaigns)}, counted by the database."""
+    """{channel: (how many of the prospects are in its campaigns, those campaigns)}. One read of the prospects'
+    memberships per chunk, counted here: three aggregate queries per chunk, each fetching the membership rows
+    again, were most of the time of a do not contact on 100,000 prospects."""
+    channel_of: dict[int, str] = {cid: channel for cid, channel in session.execute(
+        select(Campaign.id, Campaign.notify_channel))}
     counts: dict[str, int] = {}
     campaigns: dict[str, set[int]] = {}
     in_any_campaign = 0
     for ids in chunked(list(prospect_ids)):  # disjoint chunks: their counts add up exactly
-        members = among(session, Membership.prospect_id, ids)
-        for channel, count in session.execute(
-            select(Campaign.notify_channel, func.count(func.distinct(Membership.prospect_id)))
-            .join(Campaign, Campaign.id == Membership.campaign_id).where(members).group_by(Campaign.notify_channel)
-        ):
-            counts[channel] = counts.get(channel, 0) + count
-        for channel, cid in session.execute(
-            select(Campaign.notify_channel, Membership.campaign_id).distinct()
-            .join(Campaign, Campaign.id == Membership.campaign_id).where(members)
-        ):
+        members_by_channel: dict[str, set[int]] = {}
+        members: set[int] = set()
+        for pid, cid in session.execute(select(Membership.prospect_id, Membership.campaign_id)
+                                        .where(among(session, Membership.prospect_id, ids))):
+            channel = channel_of[cid]
+            members_by_channel.setdefault(channel, set()).add(pid)
             campaigns.setdefault(channel, set()).add(cid)
-        in_any_campaign += session.scalar(select(func.count(func.distinct(Membership.prospect_id))).where(members)) or 0
+            members.add(pid)
+        for channel, pids in members_by_channel.items():
+            counts[channel] = counts.get(channel, 0) + len(pids)
+        in_any_campaign += len(members)
     outside = len(prospect_ids) - in_any_campaign
     if outside:
         counts[""] = counts.get("", 0) + outside
