@@ -645,10 +645,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.check_step(step, before, changed={screen.address})
 
 
-# Sized for about a minute per database on a 2-core machine (an example costs about 0.25 s on SQLite, 0.6 s on
-# PostgreSQL); LIFECYCLE_DEPTH=10 runs ten times the examples.
+# Sized for about a minute per database on a 2-core machine (with the mailbox steps an example costs about 0.4 s
+# on SQLite and 0.8 s on PostgreSQL); LIFECYCLE_DEPTH=10 runs ten times the examples.
 STEPS = 40
-EXAMPLES = {"sqlite": 200, "postgresql": 100}
+EXAMPLES = {"sqlite": 150, "postgresql": 75}
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
