@@ -23,6 +23,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.deferred_indexes import build_missing
 from storage.errors import DatabaseUnavailable, SchemaOutOfDate, SecretKeyMismatch
 from storage.keys import secret_key_check
 from storage.models import Setting
@@ -162,6 +163,8 @@ class Database:
             log.info("migrating %s from %s to %s", self.description, current, head)
             self.upgrade(secret_key)
         self.verify_secret_key(secret_key)
+        # An import killed while it loaded an empty table left its indexes for later (storage.deferred_indexes).
+        build_missing(self.transaction)
 
     def verify_secret_key(self, secret_key: bytes) -> None:
         expected = secret_key_check(secret_key)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from storage.audit import Actor, record_audit
 from storage.campaigns import get_or_create_campaign
+from storage.deferred_indexes import build_missing, drop_for_load
 from storage.do_not_contact import apply_do_not_contact
 from storage.domains import blocked_domains_among
 from storage.emails import InvalidEmail, address_key, email_domain, normalise_email
@@ -46,7 +47,7 @@ from storage.prospect_csv import (
 from storage.prospects import insert_new_prospects, new_prospect_row, prospect_ids_by_key
 
 Transaction = Callable[[], AbstractContextManager[Session]]
-IMPORT_CHUNK = 5_000
+IMPORT_CHUNK = 20_000
 SAMPLES_KEPT = 20
 
 OUTCOMES = ("new", "added", "already_in_campaign", "duplicate_in_file", "skipped_do_not_contact",
@@ -109,6 +110,10 @@ def import_prospects(
         session.flush()
         report = ImportReport(campaign_name=campaign.name, import_id=run.id)
         campaign_id = campaign.id
+        # Into an empty table, the secondary indexes are built once at the end (storage.deferred_indexes).
+        indexes_deferred = drop_for_load(session)
+    if not indexes_deferred:
+        build_missing(transaction)  # left missing by an import that was killed, if any
     states = _StateRecorder(source.state_columns, source.name, actor) if source.state_columns else None
 
     def emit(outcome: RowOutcome) -> None:
@@ -116,25 +121,30 @@ def import_prospects(
         if on_outcome is not None:
             on_outcome(outcome)
 
-    rows = iter(source)
-    while chunk := list(islice(rows, chunk_size)):
-        with _no_cycle_collection(), transaction() as session:
-            outcomes = _import_chunk(session, chunk, campaign_id=campaign_id, import_id=report.import_id,
-                                     actor=actor, secret_key=secret_key, source_label=source_label, states=states)
-        for outcome in outcomes:
-            emit(outcome)
-        if on_progress is not None:
-            on_progress()
+    try:
+        rows = iter(source)
+        while chunk := list(islice(rows, chunk_size)):
+            with _no_cycle_collection(), transaction() as session:
+                outcomes = _import_chunk(session, chunk, campaign_id=campaign_id, import_id=report.import_id,
+                                         actor=actor, secret_key=secret_key, source_label=source_label,
+                                         states=states)
+            for outcome in outcomes:
+                emit(outcome)
+            if on_progress is not None:
+                on_progress()
 
-    counts = {**report.counts, **report.states} if states else report.counts
-    with transaction() as session:
-        session.execute(
-            update(Import).where(Import.id == report.import_id).values(finished_at=utcnow(), counts=counts)
-        )
-        record_audit(session, actor, "import.finish", campaign_id=campaign_id,
-                     after={"import_id": report.import_id, **counts})
-        if states:
-            states.announce(session, campaign_id)
+        counts = {**report.counts, **report.states} if states else report.counts
+        with transaction() as session:
+            session.execute(
+                update(Import).where(Import.id == report.import_id).values(finished_at=utcnow(), counts=counts)
+            )
+            record_audit(session, actor, "import.finish", campaign_id=campaign_id,
+                         after={"import_id": report.import_id, **counts})
+            if states:
+                states.announce(session, campaign_id)
+    finally:
+        if indexes_deferred:
+            build_missing(transaction)
     return report
 
 

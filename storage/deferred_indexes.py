@@ -1,0 +1,80 @@
+"""The secondary indexes of `prospects`, built once after a load into an empty table instead of row by row.
+
+Keeping six B-trees in order while a million rows arrive costs about as much as writing the rows themselves;
+sorting each column once afterwards costs a fraction of that. This is only done when the table holds nobody:
+nobody can be looking anyone up through an index that does not exist yet, and a populated database is never
+left without them (an import into one keeps every index, and writes no slower than it did).
+
+Crash-safe: an import that stops for any reason builds the indexes before it returns or raises, and a process
+killed outright leaves them missing only until the next start of any prospectbot command (Database.prepare), or
+the next import, builds them. Meanwhile reads are slower, never wrong. The unique index on email_key stays: the
+load itself relies on it to recognise people.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+from sqlalchemy import Connection, Index, inspect, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateIndex, DropIndex
+
+from storage.fast_insert import table_of
+from storage.models import Prospect
+
+log = logging.getLogger(__name__)
+
+Transaction = Callable[[], AbstractContextManager[Session]]
+DEFERRABLE: tuple[Index, ...] = tuple(sorted((index for index in table_of(Prospect).indexes if not index.unique),
+                                             key=lambda index: str(index.name)))
+# Dropping an index on PostgreSQL waits for every transaction that has read the table. The load goes on with the
+# indexes in place rather than hold up those behind it for longer than this.
+DROP_LOCK_TIMEOUT = "1s"
+
+
+def drop_for_load(session: Session) -> bool:
+    """Drops the deferrable indexes when `prospects` is empty, inside the caller's transaction (which then also
+    writes the first rows, or nothing); returns whether the load goes without them. Call `build_missing` after."""
+    if session.scalar(select(Prospect.id).limit(1)) is not None:
+        return False
+    connection = session.connection()
+    try:
+        with session.begin_nested():
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'"))
+            for index in DEFERRABLE:
+                connection.execute(DropIndex(index, if_exists=True))
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+    except OperationalError:
+        log.info("prospects is in use: importing with its indexes in place")
+        return False
+    return True
+
+
+def missing(connection: Connection) -> list[Index]:
+    present = _present(connection)
+    return [index for index in DEFERRABLE if index.name not in present]
+
+
+def build_missing(transaction: Transaction) -> list[str]:
+    """Builds every deferrable index that is missing, each in its own transaction, so that a writer waiting for
+    the table waits for one index, not all of them; returns the names built."""
+    with transaction() as session:
+        absent = missing(session.connection())
+    built = []
+    for index in absent:
+        with transaction() as session:
+            # IF NOT EXISTS: another process may be building the same ones after the same crash.
+            session.connection().execute(CreateIndex(index, if_not_exists=True))
+        built.append(str(index.name))
+    if built:
+        log.info("built the indexes of prospects: %s", ", ".join(built))
+    return built
+
+
+def _present(connection: Connection) -> set[str]:
+    return {str(index["name"]) for index in inspect(connection).get_indexes(Prospect.__tablename__)}
