@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -47,7 +48,11 @@ from storage.prospect_csv import (
 from storage.prospects import insert_new_prospects, new_prospect_row, prospect_ids_by_key
 
 Transaction = Callable[[], AbstractContextManager[Session]]
-IMPORT_CHUNK = 20_000
+# Rows per transaction. Each commit costs a fixed amount, so bigger is faster; but on SQLite every other writer (a
+# Slack save, the sender) waits while a chunk is written, so a chunk is sized to take about CHUNK_SECONDS: the
+# first has FIRST_CHUNK rows, each next one as many as the last one's pace allows, within [MIN_CHUNK, MAX_CHUNK].
+FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 5_000, 500, 20_000
+CHUNK_SECONDS = 0.4
 SAMPLES_KEPT = 20
 
 OUTCOMES = ("new", "added", "already_in_campaign", "duplicate_in_file", "skipped_do_not_contact",
@@ -100,8 +105,9 @@ def import_prospects(
     source_label: str,
     on_outcome: Callable[[RowOutcome], None] | None = None,
     on_progress: Callable[[], None] | None = None,
-    chunk_size: int = IMPORT_CHUNK,
+    chunk_size: int | None = None,
 ) -> ImportReport:
+    """Imports `source` into the campaign, chunk by chunk (`chunk_size` rows each; None sizes them by time)."""
     with transaction() as session:
         campaign = get_or_create_campaign(session, campaign_name, actor)
         run = Import(campaign_id=campaign.id, actor=actor.who, source_name=source_label[:255], started_at=utcnow(),
@@ -123,11 +129,15 @@ def import_prospects(
 
     try:
         rows = iter(source)
-        while chunk := list(islice(rows, chunk_size)):
+        size = chunk_size or FIRST_CHUNK
+        while chunk := list(islice(rows, size)):
+            started = time.perf_counter()
             with _no_cycle_collection(), transaction() as session:
                 outcomes = _import_chunk(session, chunk, campaign_id=campaign_id, import_id=report.import_id,
                                          actor=actor, secret_key=secret_key, source_label=source_label,
                                          states=states)
+            if chunk_size is None:
+                size = next_chunk_size(len(chunk), time.perf_counter() - started)
             for outcome in outcomes:
                 emit(outcome)
             if on_progress is not None:
@@ -146,6 +156,14 @@ def import_prospects(
         if indexes_deferred:
             build_missing(transaction)
     return report
+
+
+def next_chunk_size(rows: int, seconds: float) -> int:
+    """The rows the next chunk may take to last about CHUNK_SECONDS, at the pace of the last one (`rows` written
+    in `seconds`), never more than twice as many as the last: one fast chunk (a file of known people) must not
+    make the next, of new ones, hold the lock for long."""
+    paced = int(rows * CHUNK_SECONDS / seconds) if seconds > 0 else MAX_CHUNK
+    return max(MIN_CHUNK, min(MAX_CHUNK, 2 * rows, paced))
 
 
 @contextmanager
