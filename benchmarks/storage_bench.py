@@ -6,7 +6,9 @@ the same run:
 - prefix search in a 1,000,000-prospect campaign through `search_prospects` vs the raw indexed SQL query;
 - marking 100,000 prospects do not contact in one operation vs a raw INSERT … SELECT of 100,000 rows in one
   transaction, and beside it the shell's `.import` / COPY of them;
-- reading all of `sendable_recipients` for the 1,000,000-member campaign vs a raw read of its memberships.
+- reading all of `sendable_recipients` for the 1,000,000-member campaign vs a raw read of its memberships;
+- importing 100,000 new people into that populated database while a colleague saves do not contact every 100 ms:
+  the import's pace, and each save's time beside the same save with no import running.
 
 How each floor was checked to be the fastest honest way: benchmarks/floors.py.
 
@@ -22,6 +24,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,7 +35,7 @@ from benchmarks.floors import bulk_load, bulk_loader_name, floor_insert_for_ids,
 from storage.audit import Actor
 from storage.campaigns import find_campaign, get_or_create_campaign
 from storage.db import SQLITE_CACHE_KIB, Database
-from storage.do_not_contact import mark_do_not_contact
+from storage.do_not_contact import mark_do_not_contact, mark_prospect_do_not_contact
 from storage.keys import KEY_CEILING, address_identity, search_key
 from storage.models import Activity, Membership, Prospect, utcnow
 from storage.prospects import new_prospect_row
@@ -52,14 +55,15 @@ DNC_BATCH = 100_000
 REPEATS = 3
 
 
-def generate_csv(path: Path, rows: int, seed: int = 1) -> list[str]:
-    """A 7-column export of `rows` distinct people; returns a sample of search prefixes drawn from it."""
+def generate_csv(path: Path, rows: int, seed: int = 1, start: int = 0) -> list[str]:
+    """A 7-column export of `rows` distinct people (numbered from `start`: files with ranges apart share nobody);
+    returns a sample of search prefixes drawn from it."""
     rng = random.Random(seed)
     prefixes: list[str] = []
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["Email", "First Name", "Last Name", "Company", "Job Title", "Phone", "LinkedIn URL"])
-        for n in range(rows):
+        for n in range(start, start + rows):
             first, last = rng.choice(FIRST), rng.choice(LAST)
             company = f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()} {rng.choice(SUFFIX)}"
             domain = company.lower().replace(" ", "") + ".com"
@@ -325,8 +329,68 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     figures.append(Figure(kind, f"do not contact, {dnc_batch:,} prospects in one operation (s)",
                           median(storage_marks), max(storage_marks), "s", "raw INSERT … SELECT, one transaction",
                           median(raw_marks), "≤ 2 s", max(storage_marks) <= 2, bulk_name, median(loaded_marks)))
+    figures.extend(bench_live_import(database, prospect_ids, workdir, env))
     database.dispose()
     return figures
+
+
+LIVE_IMPORT_ROWS = 100_000
+SAVE_EVERY_S = 0.1
+
+
+def bench_live_import(database: Database, prospect_ids: list[int], workdir: Path,
+                      env: dict[str, str]) -> list[Figure]:
+    """`prospectbot import` of LIVE_IMPORT_ROWS new people into the populated database while a colleague saves
+    do not contact on one prospect every SAVE_EVERY_S, through the function Slack's save calls, on connections of
+    its own (as `serve` would): the import's pace, and how long each save took — the floor, the same saves with
+    no import running."""
+    kind = database.url.get_backend_name()
+    path = workdir / "live-import.csv"
+    generate_csv(path, LIVE_IMPORT_ROWS, seed=3, start=len(prospect_ids) * 10)
+    rng = random.Random(4)
+    saver = Database(database.url.render_as_string(hide_password=False))
+    actor = Actor("bench:colleague", "slack")
+
+    def save() -> float:
+        start = time.perf_counter()
+        with saver.transaction() as session:
+            mark_prospect_do_not_contact(session, rng.choice(prospect_ids), reason="no-interest", actor=actor)
+        return time.perf_counter() - start
+
+    quiet = [save() for _ in range(30)]
+    saves: list[float] = []
+    importing = threading.Event()
+
+    def keep_saving() -> None:
+        while importing.is_set():
+            saves.append(save())
+            time.sleep(SAVE_EVERY_S)
+
+    print(f"[{kind}] importing {LIVE_IMPORT_ROWS:,} new rows while saves go on …", file=sys.stderr, flush=True)
+    importing.set()
+    saving = threading.Thread(target=keep_saving)
+    saving.start()
+    try:
+        seconds, peak_mb, _ = run_measured(
+            ["-m", "bot.cli", "import", str(path), "--campaign", "Live campaign"],
+            {**env, "DATABASE_URL": database.url.render_as_string(hide_password=False)},
+        )
+    finally:
+        importing.clear()
+        saving.join()
+        saver.dispose()
+    path.unlink()
+    size = f"{len(prospect_ids):,}"
+    ms, quiet_ms = [s * 1000 for s in saves], [s * 1000 for s in quiet]
+    return [
+        Figure(kind, f"import {LIVE_IMPORT_ROWS:,} new rows into {size} prospects, saves going on (rows/s)",
+               LIVE_IMPORT_ROWS / seconds, LIVE_IMPORT_ROWS / seconds, "rows/s", "—", float("nan"),
+               "≥ 20,000 rows/s", LIVE_IMPORT_ROWS / seconds >= 20_000),
+        Figure(kind, f"a save during that import, {len(saves)} saves (ms; p99 column: slowest)", median(ms), max(ms),
+               "ms", "the same save, no import running", median(quiet_ms), "slowest ≤ 1,000 ms", max(ms) <= 1000),
+        Figure(kind, "that import's peak memory (MB)", peak_mb, peak_mb, "MB", "—", float("nan"), "≤ 300 MB",
+               peak_mb <= 300),
+    ]
 
 
 def prospect_ids_of(database: Database) -> list[int]:

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -28,9 +27,9 @@ from storage.campaigns import get_or_create_campaign
 from storage.deferred_indexes import build_missing, drop_for_load
 from storage.do_not_contact import apply_do_not_contact
 from storage.domains import blocked_domains_among
-from storage.emails import InvalidEmail, address_key, email_domain, normalise_email
+from storage.emails import email_domain
 from storage.fast_insert import among, bulk_insert
-from storage.keys import address_identity
+from storage.import_chunks import PreparedChunk, RowOutcome, prepare_chunk
 from storage.models import Activity, DoNotContact, Import, Membership, Prospect, Suppression, utcnow
 from storage.outbox import enqueue_summary
 from storage.prospect_csv import (
@@ -39,35 +38,20 @@ from storage.prospect_csv import (
     STATE_KINDS,
     TEAM_DO_NOT_CONTACT,
     ProspectCsv,
-    RowProblem,
-    SourceRow,
     StateColumn,
-    UnreadableState,
-    row_states,
 )
-from storage.prospects import insert_new_prospects, new_prospect_row, prospect_ids_by_key
+from storage.prospects import insert_new_prospects, prospect_ids_by_key
 
 Transaction = Callable[[], AbstractContextManager[Session]]
 # Rows per transaction. Each commit costs a fixed amount, so bigger is faster; but on SQLite every other writer (a
 # Slack save, the sender) waits while a chunk is written, so a chunk is sized to take about CHUNK_SECONDS: the
 # first has FIRST_CHUNK rows, each next one as many as the last one's pace allows, within [MIN_CHUNK, MAX_CHUNK].
 FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 5_000, 500, 20_000
-CHUNK_SECONDS = 0.4
+CHUNK_SECONDS = 0.3
 SAMPLES_KEPT = 20
 
 OUTCOMES = ("new", "added", "already_in_campaign", "duplicate_in_file", "skipped_do_not_contact",
             "skipped_blocked", "invalid")
-
-
-class RowOutcome(NamedTuple):
-    # A tuple, not a dataclass: one is made per row of files with millions of rows.
-    line: int
-    email: str
-    outcome: str
-    message: str = ""
-    # What the row's state columns recorded, beside the outcome (a new contact may have opted out): "opted_out",
-    # "do_not_contact", "bounced", or two joined by "+" ("opted_out+bounced"); "" for nothing.
-    state: str = ""
 
 
 @dataclass
@@ -130,14 +114,16 @@ def import_prospects(
     try:
         rows = iter(source)
         size = chunk_size or FIRST_CHUNK
-        while chunk := list(islice(rows, size)):
-            started = time.perf_counter()
-            with _no_cycle_collection(), transaction() as session:
-                outcomes = _import_chunk(session, chunk, campaign_id=campaign_id, import_id=report.import_id,
-                                         actor=actor, secret_key=secret_key, source_label=source_label,
-                                         states=states)
+        while rows_read := list(islice(rows, size)):
+            with _no_cycle_collection():
+                chunk = prepare_chunk(rows_read, secret_key=secret_key, source_label=source_label,
+                                      state_columns=states.columns if states else None)
+                started = time.perf_counter()
+                with transaction() as session:
+                    outcomes = _import_chunk(session, chunk, campaign_id=campaign_id, import_id=report.import_id,
+                                             actor=actor, states=states)
             if chunk_size is None:
-                size = next_chunk_size(len(chunk), time.perf_counter() - started)
+                size = next_chunk_size(len(rows_read), time.perf_counter() - started)
             for outcome in outcomes:
                 emit(outcome)
             if on_progress is not None:
@@ -181,59 +167,29 @@ def _no_cycle_collection() -> Iterator[None]:
 
 def _import_chunk(
     session: Session,
-    chunk: list[SourceRow | RowProblem],
+    chunk: PreparedChunk,
     *,
     campaign_id: int,
     import_id: int,
     actor: Actor,
-    secret_key: bytes,
-    source_label: str,
     states: _StateRecorder | None = None,
 ) -> Iterator[RowOutcome]:
-    """Writes one chunk and returns each row's outcome, in file order. Rows are told apart by their address's
-    identity (storage.emails.address_key): the same mailbox in another case or domain form is one person."""
-    outcomes: dict[int, RowOutcome] = {}
-    first_line_of: dict[str, int] = {}
-    values_of: dict[str, dict[str, str]] = {}
-    flagged: list[tuple[int, str, dict[str, str]]] = []  # (line, address key, states) of rows recording any
-    for row in chunk:
-        if isinstance(row, RowProblem):
-            outcomes[row.line] = RowOutcome(row.line, "", "invalid", row.message)
-            continue
-        raw = row.values.get("email", "")
-        try:
-            email = normalise_email(raw)
-            key = address_key(email)
-        except InvalidEmail as error:
-            outcomes[row.line] = RowOutcome(row.line, raw, "invalid", f"invalid email address: {error.reason}")
-            continue
-        if states is not None:
-            try:
-                recorded = row_states(states.columns, row.states)
-            except UnreadableState as error:
-                outcomes[row.line] = RowOutcome(row.line, email, "invalid", str(error))
-                continue
-            if recorded:
-                flagged.append((row.line, key, recorded))
-        if key in first_line_of:
-            outcomes[row.line] = RowOutcome(row.line, email, "duplicate_in_file",
-                                            f"same address as line {first_line_of[key]}")
-            continue
-        first_line_of[key] = row.line
-        values_of[key] = {**row.values, "email": email}
+    """Writes one chunk (storage.import_chunks.prepare_chunk) and returns each row's outcome, in file order. Rows
+    are told apart by their address's identity (storage.emails.address_key): the same mailbox in another case or
+    domain form is one person."""
+    outcomes, first_line_of, flagged = chunk.outcomes, chunk.first_line_of, chunk.flagged
+    emails, identities = chunk.email_of, chunk.identity_of
+    known = prospect_ids_by_key(session, list(emails))
+    unknown = [key for key in emails if key not in known]
 
-    known = prospect_ids_by_key(session, list(values_of))
-    unknown = [key for key in values_of if key not in known]
-
-    identities = {key: address_identity(secret_key, values_of[key]["email"]) for key in unknown}
     # Fingerprints kept before the upgrade may be of the address as shown (legacy): both forms are looked up.
     suppressed = set(session.scalars(select(Suppression.fingerprint).where(among(
-        session, Suppression.fingerprint, [fp for identity in identities.values() for fp in identity.fingerprints]))))
+        session, Suppression.fingerprint, [fp for key in unknown for fp in identities[key].fingerprints]))))
     blocked_domains = blocked_domains_among(session, sorted({email_domain(key) for key in unknown}))
-    now = utcnow()
+    now = chunk.now
     to_create = []
     for key in unknown:
-        email = values_of[key]["email"]
+        email = emails[key]
         if not suppressed.isdisjoint(identities[key].fingerprints):
             outcomes[first_line_of[key]] = RowOutcome(first_line_of[key], email, "skipped_blocked",
                                                       "this address was deleted and blocked from imports")
@@ -241,7 +197,7 @@ def _import_chunk(
             outcomes[first_line_of[key]] = RowOutcome(first_line_of[key], email, "skipped_blocked",
                                                       f"everyone at {email_domain(key)} is blocked")
         else:
-            to_create.append(new_prospect_row(values_of[key], identities[key], source=source_label, now=now))
+            to_create.append(chunk.new_row_of[key])
     created = insert_new_prospects(session, to_create)
     # A concurrent import may have created some of them a moment ago: treat those as known people.
     raced = [row["email_key"] for row in to_create if row["email_key"] not in created]
@@ -259,7 +215,7 @@ def _import_chunk(
     )
     to_add: list[int] = []
     for key, prospect_id in known.items():
-        line, email = first_line_of[key], values_of[key]["email"]
+        line, email = first_line_of[key], emails[key]
         # Added earlier in this file comes first: a row's opt-out column may have made them do not contact since.
         if memberships.get(prospect_id, -1) == import_id:
             outcomes[line] = RowOutcome(line, email, "duplicate_in_file", "already added earlier in this file")
@@ -271,7 +227,7 @@ def _import_chunk(
             to_add.append(prospect_id)
             outcomes[line] = RowOutcome(line, email, "added")
     for key in created:
-        outcomes[first_line_of[key]] = RowOutcome(first_line_of[key], values_of[key]["email"], "new")
+        outcomes[first_line_of[key]] = RowOutcome(first_line_of[key], emails[key], "new")
 
     new_members = list(created.values()) + to_add
     bulk_insert(

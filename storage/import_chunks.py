@@ -1,0 +1,80 @@
+"""A chunk of a CSV's rows checked and canonicalised before the import's transaction begins.
+
+Everything an import does to a row before it asks the database anything — validating and canonicalising the
+address, hashing its fingerprints, the new prospect's column values — depends on the row alone. Done before the
+transaction, it is not done while holding SQLite's write lock: a colleague's save waits behind the writes alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from storage.emails import InvalidEmail, address_key, normalise_email
+from storage.keys import AddressIdentity, address_identity
+from storage.models import utcnow
+from storage.prospect_csv import RowProblem, SourceRow, StateColumn, UnreadableState, row_states
+from storage.prospects import new_prospect_row
+
+
+class RowOutcome(NamedTuple):
+    # A tuple, not a dataclass: one is made per row of files with millions of rows.
+    line: int
+    email: str
+    outcome: str
+    message: str = ""
+    # What the row's state columns recorded, beside the outcome (a new contact may have opted out): "opted_out",
+    # "do_not_contact", "bounced", or two joined by "+" ("opted_out+bounced"); "" for nothing.
+    state: str = ""
+
+
+@dataclass
+class PreparedChunk:
+    """One chunk's rows as the import writes them, each distinct address once (storage.emails.address_key)."""
+
+    now: dt.datetime
+    # Rows decided without the database: invalid, or the same address as an earlier row of the chunk.
+    outcomes: dict[int, RowOutcome] = field(default_factory=dict)
+    first_line_of: dict[str, int] = field(default_factory=dict)
+    email_of: dict[str, str] = field(default_factory=dict)  # as shown (normalised)
+    identity_of: dict[str, AddressIdentity] = field(default_factory=dict)
+    new_row_of: dict[str, dict[str, Any]] = field(default_factory=dict)  # the prospect to create if nobody has it
+    flagged: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)  # (line, key, states) recorded
+
+
+def prepare_chunk(rows: Iterable[SourceRow | RowProblem], *, secret_key: bytes, source_label: str,
+                  state_columns: tuple[StateColumn, ...] | None) -> PreparedChunk:
+    chunk = PreparedChunk(now=utcnow())
+    outcomes, first_line_of = chunk.outcomes, chunk.first_line_of
+    for row in rows:
+        if isinstance(row, RowProblem):
+            outcomes[row.line] = RowOutcome(row.line, "", "invalid", row.message)
+            continue
+        raw = row.values.get("email", "")
+        try:
+            email = normalise_email(raw)
+            key = address_key(email)
+            identity = None if key in first_line_of else address_identity(secret_key, email)
+        except InvalidEmail as error:
+            outcomes[row.line] = RowOutcome(row.line, raw, "invalid", f"invalid email address: {error.reason}")
+            continue
+        if state_columns is not None:
+            try:
+                recorded = row_states(state_columns, row.states)
+            except UnreadableState as error:
+                outcomes[row.line] = RowOutcome(row.line, email, "invalid", str(error))
+                continue
+            if recorded:
+                chunk.flagged.append((row.line, key, recorded))
+        if identity is None:
+            outcomes[row.line] = RowOutcome(row.line, email, "duplicate_in_file",
+                                            f"same address as line {first_line_of[key]}")
+            continue
+        first_line_of[key] = row.line
+        chunk.email_of[key] = email
+        chunk.identity_of[key] = identity
+        chunk.new_row_of[key] = new_prospect_row({**row.values, "email": email}, identity, source=source_label,
+                                                 now=chunk.now)
+    return chunk
