@@ -2,7 +2,7 @@
 writes a single markdown file, each figure beside its floor measured in the same run, with the ratio.
 
 Usage: python -m benchmarks.report [--prospects N] [--databases sqlite,postgresql] [--postgres-url URL]
-                                   [--out benchmarks/REPORT.md] [--only storage,slack,optout,bulk]
+                                   [--out benchmarks/REPORT.md] [--only storage,slack,optout,bulk,classify,inbox]
 PostgreSQL comes from --postgres-url or BENCH_DATABASE_URL; its public schema is dropped and rebuilt.
 """
 
@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import sqlalchemy
 
-from benchmarks.common import Figure, add_benchmark_arguments, chosen_databases, markdown_table
+from benchmarks.common import Figure, add_benchmark_arguments, chosen_databases, cpu_pressure, markdown_table
 from benchmarks.storage_bench import generate_csv
 
 # (module, what it measures): in the order of the issues that set the targets.
@@ -30,43 +31,65 @@ SECTIONS = {
     "optout": ("benchmarks.optout_bench", "Opt-outs from the email itself (issue 4): one-click unsubscribe, notification delay"),
     "bulk": ("benchmarks.bulk_bench", "Bulk unsubscribes (issue 5): approval and preview"),
 }
+# Benchmarks of inbound mail (issue 13) that print their own tables: run as they are run by hand, their output kept
+# whole. (module, what it measures, arguments; "{postgres}" is --postgres-url's value.)
+PRINTED = {
+    "classify": ("benchmarks.classify_bench", "Reading replies (issue 13): classification throughput, one core",
+                 ["--repeats", "5"]),
+    "inbox": ("benchmarks.inbox_bench", "Replies (issue 13): reply to notification, IDLE and polling",
+              ["--repeats", "20", "--postgres-url", "{postgres}"]),
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_benchmark_arguments(parser)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/REPORT.md"))
-    parser.add_argument("--only", default=",".join(SECTIONS), help="Which benchmarks, comma-separated.")
+    parser.add_argument("--only", default=",".join([*SECTIONS, *PRINTED]), help="Which benchmarks, comma-separated.")
     args = parser.parse_args()
     kinds = chosen_databases(parser, args)
     wanted = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = set(wanted) - set(SECTIONS)
+    unknown = set(wanted) - set(SECTIONS) - set(PRINTED)
     if unknown:
-        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}; "
+                     f"choose from {', '.join([*SECTIONS, *PRINTED])}")
 
     started = time.monotonic()
-    sections: list[tuple[str, list[Figure]]] = []
+    sections: list[tuple[str, list[Figure] | str]] = []
+    pressures: list[tuple[str, str, str]] = []  # (benchmark, /proc/pressure/cpu before, after)
     with tempfile.TemporaryDirectory(prefix="prospectbot-report-") as tmp:
         workdir = Path(tmp)
         csv_path = workdir / "prospects.csv"
         print(f"generating {args.prospects:,} rows …", file=sys.stderr, flush=True)
         prefixes = generate_csv(csv_path, args.prospects)
         for name in wanted:
-            module, title = SECTIONS[name]
-            run = import_module(module).run
-            figures: list[Figure] = []
-            for kind in kinds:
-                print(f"== {name} on {kind}", file=sys.stderr, flush=True)
-                figures += run(kind, args.prospects, args.postgres_url, workdir, csv_path, prefixes)
-            sections.append((title, figures))
+            before = cpu_pressure()
+            if name in PRINTED:
+                module, title, arguments = PRINTED[name]
+                print(f"== {name}", file=sys.stderr, flush=True)
+                command = [sys.executable, "-m", module,
+                           *[argument.format(postgres=args.postgres_url or "") for argument in arguments]]
+                result = subprocess.run(command, capture_output=True, text=True, check=False)
+                if result.returncode != 0:
+                    raise SystemExit(f"{module} failed:\n{result.stderr[-3000:]}")
+                sections.append((title, result.stdout.strip()))
+            else:
+                module, title = SECTIONS[name]
+                run = import_module(module).run
+                figures: list[Figure] = []
+                for kind in kinds:
+                    print(f"== {name} on {kind}", file=sys.stderr, flush=True)
+                    figures += run(kind, args.prospects, args.postgres_url, workdir, csv_path, prefixes)
+                sections.append((title, figures))
+            pressures.append((name, before, cpu_pressure()))
             # Written after each benchmark, so a long run that is interrupted still leaves what it measured.
-            args.out.write_text(render(sections, args, kinds, time.monotonic() - started))
+            args.out.write_text(render(sections, pressures, args, kinds, time.monotonic() - started))
     print(args.out.read_text())
 
 
-def render(sections: list[tuple[str, list[Figure]]], args: argparse.Namespace, kinds: list[str],
-           elapsed: float) -> str:
-    figures = [figure for _, found in sections for figure in found]
+def render(sections: list[tuple[str, list[Figure] | str]], pressures: list[tuple[str, str, str]],
+           args: argparse.Namespace, kinds: list[str], elapsed: float) -> str:
+    figures = [figure for _, found in sections if not isinstance(found, str) for figure in found]
     missed = [f for f in figures if f.meets_target is False]
     lines = [
         "# prospectbot speed report",
@@ -84,8 +107,13 @@ def render(sections: list[tuple[str, list[Figure]]], args: argparse.Namespace, k
         + (": not met — " + "; ".join(f"{f.name} on {f.database}" for f in missed) + "." if missed else "."),
         "",
     ]
+    lines += ["How loaded the machine was (`/proc/pressure/cpu`: the share of time some task waited for a "
+              "CPU, averaged over the last 10 s, 60 s and 300 s), before and after each benchmark:", "",
+              "| benchmark | before | after |", "|---|---|---|"]
+    lines += [f"| {name} | {before} | {after} |" for name, before, after in pressures]
+    lines.append("")
     for title, found in sections:
-        lines += [f"## {title}", "", markdown_table(found), ""]
+        lines += [f"## {title}", "", found if isinstance(found, str) else markdown_table(found), ""]
     return "\n".join(lines)
 
 
