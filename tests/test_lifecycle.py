@@ -42,6 +42,7 @@ from storage import inbound, reply_cards
 from storage.audit import Actor
 from storage.campaigns import find_campaign
 from storage.db import Database
+from storage.deferred_indexes import missing as missing_indexes
 from storage.deletion import delete_prospect
 from storage.do_not_contact import lift_do_not_contact, mark_addresses, mark_prospect_do_not_contact
 from storage.domains import block_domain
@@ -224,6 +225,11 @@ class LifecycleMachine(RuleBasedStateMachine):
     # -- invariants ---------------------------------------------------------------------------------------------
 
     @invariant()
+    def every_index_is_there(self) -> None:
+        with self.database.engine.connect() as connection:
+            assert not missing_indexes(connection), f"indexes missing: {missing_indexes(connection)}"
+
+    @invariant()
     def sendable_is_the_models(self) -> None:
         with self.database.snapshot() as session:
             rows = session.execute(select(sendable_recipients.c.campaign_id, sendable_recipients.c.email)).all()
@@ -287,6 +293,16 @@ class LifecycleMachine(RuleBasedStateMachine):
         """An export from another tool, whose Unsubscribed column records people's own opt-outs."""
         self.import_file(campaign, campaign, [address for address, _ in rows], [cell for _, cell in rows])
 
+    @rule(campaign=st.sampled_from(sorted(CAMPAIGNS)),
+          rows=st.lists(st.tuples(st.sampled_from(SPELLINGS), st.sampled_from(UNSUBSCRIBED_CELLS)),
+                        min_size=2, max_size=4), data=st.data())
+    def import_interrupted(self, campaign: str, rows: list[tuple[str, str]], data: st.DataObject) -> None:
+        """An import stopped midway (Ctrl-C, a crash): the rows it committed stay, the rest are not there, its
+        opt-outs are not announced, and every index is back; running a file again is another step."""
+        stop_after = data.draw(st.integers(1, len(rows) - 1), label="rows committed")
+        self.import_file(campaign, campaign, [address for address, _ in rows], [cell for _, cell in rows],
+                         stop_after=stop_after)
+
     @precondition(lambda self: self.model.returnable())
     @rule(campaign=st.sampled_from(sorted(CAMPAIGNS)), data=st.data())
     def import_someone_deleted(self, campaign: str, data: st.DataObject) -> None:
@@ -294,24 +310,43 @@ class LifecycleMachine(RuleBasedStateMachine):
         key = data.draw(st.sampled_from(sorted(self.model.returnable())), label="deleted")
         self.import_file(campaign, campaign, [data.draw(st.sampled_from(PEOPLE[key][0]), label="spelled")])
 
-    def import_file(self, campaign: str, spelled: str, addresses: list[str], unsubscribed: list[str] | None = None
-                    ) -> None:
+    def import_file(self, campaign: str, spelled: str, addresses: list[str], unsubscribed: list[str] | None = None,
+                    *, stop_after: int | None = None) -> None:
+        """Imports the rows; with `stop_after`, the import is interrupted once that many rows (one chunk each)
+        have committed."""
         lines = ["Email,First Name,Last Name,Company" + (",Unsubscribed" if unsubscribed is not None else "")]
         for i, address in enumerate(addresses):
             _, first, last = PEOPLE[identity(address)]
             lines.append(f"{address},{first},{last},{domain_of(identity(address)).split('.')[0].title()}"
                          + (f",{unsubscribed[i]}" if unsubscribed is not None else ""))
         before = self.current()
-        opting_out = {identity(a) for a, cell in zip(addresses, unsubscribed or []) if cell in OPTED_OUT_CELLS}
-        expected = self.model.import_rows(campaign, addresses, opting_out)
-        report = import_prospects(self.database.transaction,
-                                  ProspectCsv(io.BytesIO("\n".join(lines).encode()), name="leads.csv"),
-                                  campaign_name=spelled, actor=CLI, secret_key=self.key, source_label="lifecycle")
-        step = f"import {addresses} into {spelled}"
-        got = Counter({outcome: n for outcome, n in report.counts.items() if n})
-        assert got == expected.counts, f"{step}: outcomes {dict(got)}, the model expects {dict(expected.counts)}"
-        for outcome in got:
-            event(f"import: {outcome}")
+        committed = addresses[:stop_after]
+        opting_out = {identity(a) for a, cell in zip(committed, unsubscribed or []) if cell in OPTED_OUT_CELLS}
+        expected = self.model.import_rows(campaign, committed, opting_out)
+        chunks = 0
+
+        def interrupt_after_chunk() -> None:
+            nonlocal chunks
+            chunks += 1
+            if chunks == stop_after:
+                raise KeyboardInterrupt
+
+        interrupted = {} if stop_after is None else {"chunk_size": 1, "on_progress": interrupt_after_chunk}
+        step = f"import {addresses} into {spelled}" + (f", interrupted after {stop_after}" if stop_after else "")
+        try:
+            report = import_prospects(self.database.transaction,
+                                      ProspectCsv(io.BytesIO("\n".join(lines).encode()), name="leads.csv"),
+                                      campaign_name=spelled, actor=CLI, secret_key=self.key,
+                                      source_label="lifecycle", **interrupted)  # type: ignore[arg-type]
+        except KeyboardInterrupt:
+            assert stop_after is not None, f"{step}: interrupted unasked"
+            event("import: interrupted")
+        else:
+            assert stop_after is None, f"{step}: not interrupted"
+            got = Counter({outcome: n for outcome, n in report.counts.items() if n})
+            assert got == expected.counts, f"{step}: outcomes {dict(got)}, the model expects {dict(expected.counts)}"
+            for outcome in got:
+                event(f"import: {outcome}")
         with self.database.transaction() as session:
             self.campaign_ids[campaign] = find_campaign(session, spelled).id
             first_spelling = {identity(a): a for a in reversed(addresses)}
@@ -331,9 +366,10 @@ class LifecycleMachine(RuleBasedStateMachine):
                                 message_id=message_id)
                 self.model.links.append(Link(unsubscribe_token(self.key, membership_id), membership_id,
                                              person.serial, key, campaign, message_id))
-        # An import announces its opt-outs in one summary, not a message each.
+        # An import announces its opt-outs in one summary, not a message each, when it finishes.
+        announced = expected.opted_out and stop_after is None
         self.check_step(step, before, changed={*expected.created, *expected.added, *expected.opted_out},
-                        notified=[(None, len(expected.opted_out), OWN_OPT_OUT)] if expected.opted_out else [])
+                        notified=[(None, len(expected.opted_out), OWN_OPT_OUT)] if announced else [])
 
     def addresses(self, serials: frozenset[int]) -> list[str]:
         return sorted(person.address for person in map(self.model.by_serial, serials) if person is not None)
