@@ -40,9 +40,11 @@ def drop_for_load(session: Session) -> bool:
     writes the first rows, or nothing); returns whether the load goes without them. Call `build_missing` after."""
     if session.scalar(select(Prospect.id).limit(1)) is not None:
         return False
-    connection = session.connection()
     try:
         with session.begin_nested():
+            # Taken inside the savepoint: a connection taken before would run these outside it, and a failure
+            # would then abort the whole transaction, the caller's campaign and import run with it.
+            connection = session.connection()
             if connection.dialect.name == "postgresql":
                 connection.execute(text(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'"))
             for index in DEFERRABLE:
