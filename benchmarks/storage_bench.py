@@ -40,6 +40,7 @@ from storage.keys import KEY_CEILING, address_identity, search_key
 from storage.models import Activity, Membership, Prospect, utcnow
 from storage.prospects import new_prospect_row
 from storage.search import search_prospects
+from storage.sending import iter_sendable
 
 FIRST = ("Ana Ben Chloé Daniel Elena Farid Gabriel Hannah Hugo Inès Isaac Jade James Julia Karim Laura Léa Liam "
          "Lucas Maria Mateo Maya Mia Nathan Noah Nora Olivia Omar Paul Priya Rafael Rosa Sam Sara Sofia Tom Victor "
@@ -329,21 +330,23 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     figures.append(Figure(kind, f"do not contact, {dnc_batch:,} prospects in one operation (s)",
                           median(storage_marks), max(storage_marks), "s", "raw INSERT … SELECT, one transaction",
                           median(raw_marks), "≤ 2 s", max(storage_marks) <= 2, bulk_name, median(loaded_marks)))
-    figures.extend(bench_live_import(database, prospect_ids, workdir, env))
+    figures.extend(bench_live_import(database, prospect_ids, small_id, workdir, env))
     database.dispose()
     return figures
 
 
 LIVE_IMPORT_ROWS = 100_000
 SAVE_EVERY_S = 0.1
+READ_EVERY_S = 0.5
 
 
-def bench_live_import(database: Database, prospect_ids: list[int], workdir: Path,
+def bench_live_import(database: Database, prospect_ids: list[int], small_id: int, workdir: Path,
                       env: dict[str, str]) -> list[Figure]:
     """`prospectbot import` of LIVE_IMPORT_ROWS new people into the populated database while a colleague saves
-    do not contact on one prospect every SAVE_EVERY_S, through the function Slack's save calls, on connections of
-    its own (as `serve` would): the import's pace, and how long each save took — the floor, the same saves with
-    no import running."""
+    do not contact on one prospect every SAVE_EVERY_S, through the function Slack's save calls, and the sender
+    reads a campaign's recipients (campaign `small_id`) every READ_EVERY_S, each on connections of its own (as `serve`
+    and the sender would): the import's pace, and how long each save and each read took — their floors, the same
+    with no import running."""
     kind = database.url.get_backend_name()
     path = workdir / "live-import.csv"
     generate_csv(path, LIVE_IMPORT_ROWS, seed=3, start=len(prospect_ids) * 10)
@@ -357,8 +360,17 @@ def bench_live_import(database: Database, prospect_ids: list[int], workdir: Path
             mark_prospect_do_not_contact(session, rng.choice(prospect_ids), reason="no-interest", actor=actor)
         return time.perf_counter() - start
 
+    def read() -> float:
+        start = time.perf_counter()
+        with saver.snapshot(streaming=True) as session:
+            for _ in iter_sendable(session, small_id):
+                pass
+        return time.perf_counter() - start
+
     quiet = [save() for _ in range(30)]
+    quiet_reads = [read() for _ in range(5)]
     saves: list[float] = []
+    reads: list[float] = []
     importing = threading.Event()
 
     def keep_saving() -> None:
@@ -366,10 +378,16 @@ def bench_live_import(database: Database, prospect_ids: list[int], workdir: Path
             saves.append(save())
             time.sleep(SAVE_EVERY_S)
 
+    def keep_reading() -> None:
+        while importing.is_set():
+            reads.append(read())
+            time.sleep(READ_EVERY_S)
+
     print(f"[{kind}] importing {LIVE_IMPORT_ROWS:,} new rows while saves go on …", file=sys.stderr, flush=True)
     importing.set()
-    saving = threading.Thread(target=keep_saving)
-    saving.start()
+    colleagues = [threading.Thread(target=keep_saving), threading.Thread(target=keep_reading)]
+    for colleague in colleagues:
+        colleague.start()
     try:
         seconds, peak_mb, _ = run_measured(
             ["-m", "bot.cli", "import", str(path), "--campaign", "Live campaign"],
@@ -377,7 +395,8 @@ def bench_live_import(database: Database, prospect_ids: list[int], workdir: Path
         )
     finally:
         importing.clear()
-        saving.join()
+        for colleague in colleagues:
+            colleague.join()
         saver.dispose()
     path.unlink()
     size = f"{len(prospect_ids):,}"
@@ -388,6 +407,9 @@ def bench_live_import(database: Database, prospect_ids: list[int], workdir: Path
                "≥ 20,000 rows/s", LIVE_IMPORT_ROWS / seconds >= 20_000),
         Figure(kind, f"a save during that import, {len(saves)} saves (ms; p99 column: slowest)", median(ms), max(ms),
                "ms", "the same save, no import running", median(quiet_ms), "slowest ≤ 1,000 ms", max(ms) <= 1000),
+        Figure(kind, f"the sender reading a campaign's recipients during that import, {len(reads)} reads (s; p99 "
+               "column: slowest)", median(reads), max(reads), "s", "the same read, no import running",
+               median(quiet_reads), "keeps working", bool(reads)),
         Figure(kind, "that import's peak memory (MB)", peak_mb, peak_mb, "MB", "—", float("nan"), "≤ 300 MB",
                peak_mb <= 300),
     ]
