@@ -309,14 +309,12 @@ def decide(session: Session, request_id: int, *, decider: Actor, approve: bool,
         return request_view(session, request_id)
     request.decided_by, request.decided_at = decider.who, now
     if approve:
-        frozen = select(BulkRequestItem.prospect_id).where(BulkRequestItem.request_id == request_id)
+        ids = list(session.scalars(select(BulkRequestItem.prospect_id).where(BulkRequestItem.request_id == request_id)))
+        note = f"Bulk request #{request_id}" + (f": {request.note}" if request.note else "")
         # A prospect created after the request was made is not the one it froze: the first release handed a
         # deleted prospect's id to someone new. Skipped, like the deleted.
-        ids = list(session.scalars(frozen.where(~exists().where(Prospect.id == BulkRequestItem.prospect_id,
-                                                                Prospect.created_at > request.requested_at))))
-        note = f"Bulk request #{request_id}" + (f": {request.note}" if request.note else "")
         result = mark_do_not_contact(session, ids, reason=request.reason, note=note[:2000],
-                                     actor=Actor(decider.who, "bulk"), notify=False)
+                                     actor=Actor(decider.who, "bulk"), notify=False, created_by=request.requested_at)
         applied = len(result.marked) + len(result.upgraded_to_own_opt_out)
         request.status, request.applied_count = "approved", applied
         request.skipped_count = request.prospect_count - applied
