@@ -12,7 +12,21 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, insert, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from storage.audit import Actor, record_audit
@@ -171,14 +185,30 @@ class Preview:
 def preview(session: Session, campaign_id: int, rule: Rule) -> Preview:
     """How many prospects the rule would take out of the campaign now, and a few of them."""
     settings = campaign_settings(session, campaign_id)
-    # One pass over the data: the matching ids are gathered once, then counted and the first few taken.
-    ids = _matching(session, campaign_id, rule).cte("matching").prefix_with("MATERIALIZED")
-    first = session.execute(
-        select(ids.c.prospect_id, select(func.count()).select_from(ids).scalar_subquery())
-        .order_by(ids.c.prospect_id).limit(SAMPLE_SIZE)
-    ).all()
-    count = first[0][1] if first else 0
-    sample = _sample(session, [pid for pid, _ in first])
+    # One statement, so that the count and the sample agree.
+    if rule.kind == "no-engagement" and session.get_bind().dialect.name == "postgresql":
+        # The count, and beside it the first few ids: PostgreSQL finds those by merge joins in prospect order and
+        # stops after a few rows, where keeping all the matching ids to take them cost an eighth of the preview
+        # of a 1,000,000-member campaign. (The other rules match few enough that this makes no difference.)
+        ids = _matching(session, campaign_id, rule).cte("matching").prefix_with("NOT MATERIALIZED")
+        few = select(ids.c.prospect_id).order_by(ids.c.prospect_id).limit(SAMPLE_SIZE).subquery()
+        rows = session.execute(union_all(
+            select(few.c.prospect_id, cast(null(), BigInteger)),
+            select(cast(null(), Integer), func.count()).select_from(ids),
+        )).all()
+        count = next((n for _, n in rows if n is not None), 0)
+        first_ids = sorted(pid for pid, n in rows if n is None)
+    else:
+        # The matching ids gathered once, then counted and the first few taken (SQLite would gather them twice
+        # above).
+        ids = _matching(session, campaign_id, rule).cte("matching").prefix_with("MATERIALIZED")
+        first = session.execute(
+            select(ids.c.prospect_id, select(func.count()).select_from(ids).scalar_subquery())
+            .order_by(ids.c.prospect_id).limit(SAMPLE_SIZE)
+        ).all()
+        count = first[0][1] if first else 0
+        first_ids = [pid for pid, _ in first]
+    sample = _sample(session, first_ids)
     not_matched = len(rule.addresses) - count if rule.kind == "addresses" else 0
     return Preview(campaign_id, settings.name, rule, count, sample, not_matched)
 
@@ -309,14 +339,12 @@ def decide(session: Session, request_id: int, *, decider: Actor, approve: bool,
         return request_view(session, request_id)
     request.decided_by, request.decided_at = decider.who, now
     if approve:
-        frozen = select(BulkRequestItem.prospect_id).where(BulkRequestItem.request_id == request_id)
+        ids = list(session.scalars(select(BulkRequestItem.prospect_id).where(BulkRequestItem.request_id == request_id)))
+        note = f"Bulk request #{request_id}" + (f": {request.note}" if request.note else "")
         # A prospect created after the request was made is not the one it froze: the first release handed a
         # deleted prospect's id to someone new. Skipped, like the deleted.
-        ids = list(session.scalars(frozen.where(~exists().where(Prospect.id == BulkRequestItem.prospect_id,
-                                                                Prospect.created_at > request.requested_at))))
-        note = f"Bulk request #{request_id}" + (f": {request.note}" if request.note else "")
         result = mark_do_not_contact(session, ids, reason=request.reason, note=note[:2000],
-                                     actor=Actor(decider.who, "bulk"), notify=False)
+                                     actor=Actor(decider.who, "bulk"), notify=False, created_by=request.requested_at)
         applied = len(result.marked) + len(result.upgraded_to_own_opt_out)
         request.status, request.applied_count = "approved", applied
         request.skipped_count = request.prospect_count - applied

@@ -162,7 +162,8 @@ class Membership(Base):
     __tablename__ = "memberships"
     __table_args__ = (
         UniqueConstraint("campaign_id", "prospect_id"),
-        Index("ix_memberships_prospect_id", "prospect_id"),
+        # With the campaign: a bulk change reads its prospects' campaigns from the index alone.
+        Index("ix_memberships_prospect_campaign", "prospect_id", "campaign_id"),
         CheckConstraint("status IN ('active', 'bounced')", name="status"),
         NEVER_REUSE_IDS,
     )

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.audit import Actor
@@ -90,31 +90,46 @@ def _campaigns_by_prospect_and_channel(
 
 
 def _summary_by_channel(session: Session, prospect_ids: Sequence[int]) -> dict[str, tuple[int, list[int]]]:
-    """{channel: (how many of the prospects are in its campaigns, those campaigns)}. One read of the prospects'
-    memberships per chunk, counted here: three aggregate queries per chunk, each fetching the membership rows
-    again, were most of the time of a do not contact on 100,000 prospects."""
+    """{channel: (how many of the prospects are in its campaigns, those campaigns)}. Counted by the database, per
+    chunk, from the index on memberships (prospect_id, campaign_id) alone: which campaigns the chunk's prospects are
+    in, how many of them are in any, and only for a channel that follows some of those campaigns but not all, how
+    many are in that channel's. Fetching every membership row to count them here was most of the time of a do not
+    contact on 100,000 prospects."""
     channel_of: dict[int, str] = {cid: channel for cid, channel in session.execute(
         select(Campaign.id, Campaign.notify_channel))}
     counts: dict[str, int] = {}
     campaigns: dict[str, set[int]] = {}
     in_any_campaign = 0
     for ids in chunked(list(prospect_ids)):  # disjoint chunks: their counts add up exactly
-        members_by_channel: dict[str, set[int]] = {}
-        members: set[int] = set()
-        for pid, cid in session.execute(select(Membership.prospect_id, Membership.campaign_id)
-                                        .where(among(session, Membership.prospect_id, ids))):
-            channel = channel_of[cid]
-            members_by_channel.setdefault(channel, set()).add(pid)
-            campaigns.setdefault(channel, set()).add(cid)
-            members.add(pid)
-        for channel, pids in members_by_channel.items():
-            counts[channel] = counts.get(channel, 0) + len(pids)
-        in_any_campaign += len(members)
+        present = list(session.scalars(select(Membership.campaign_id)
+                                       .where(among(session, Membership.prospect_id, ids))
+                                       .group_by(Membership.campaign_id)))
+        if not present:
+            continue
+        members = _members_among(session, ids)
+        in_any_campaign += members
+        by_channel: dict[str, list[int]] = {}
+        for cid in present:
+            by_channel.setdefault(channel_of[cid], []).append(cid)
+        for channel, cids in by_channel.items():
+            campaigns.setdefault(channel, set()).update(cids)
+            # A channel that follows every campaign the chunk's prospects are in hears of every one of them.
+            counts[channel] = counts.get(channel, 0) + (
+                members if len(cids) == len(present) else _members_among(session, ids, cids))
     outside = len(prospect_ids) - in_any_campaign
     if outside:
         counts[""] = counts.get("", 0) + outside
         campaigns.setdefault("", set())
     return {channel: (count, sorted(campaigns.get(channel, set()))) for channel, count in counts.items()}
+
+
+def _members_among(session: Session, prospect_ids: Sequence[int], campaign_ids: list[int] | None = None) -> int:
+    """How many of `prospect_ids` are in any campaign, or in any of `campaign_ids`."""
+    statement = (select(func.count(Membership.prospect_id.distinct()))
+                 .where(among(session, Membership.prospect_id, prospect_ids)))
+    if campaign_ids is not None:
+        statement = statement.where(Membership.campaign_id.in_(campaign_ids))
+    return session.scalar(statement) or 0
 
 
 # -- delivering -----------------------------------------------------------------------------------------------

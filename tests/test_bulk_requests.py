@@ -7,14 +7,14 @@ import datetime as dt
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from storage import bulk_requests as bulk
 from storage.audit import Actor
 from storage.deletion import delete_prospect
 from storage.do_not_contact import mark_do_not_contact
 from storage.errors import InvalidInput, NotAllowed
-from storage.models import AuditEntry, BulkRequest, DoNotContact, Notification, utcnow
+from storage.models import AuditEntry, BulkRequest, DoNotContact, Notification, Prospect, utcnow
 from storage.sending import is_sendable, record_activity
 from tests import factories
 
@@ -194,3 +194,22 @@ def test_two_managers_approving_at_the_same_moment_apply_it_once(database, campa
         audit = session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("bulk.%"))).all()
         assert sorted(audit) == ["bulk.approve", "bulk.request"]
         assert session.scalar(select(func.count()).select_from(Notification)) == 1
+
+
+def test_someone_new_with_a_frozen_id_is_not_the_one_meant(database, campaign):
+    """The first release reused a deleted prospect's id: whoever holds it now, created after the request was made,
+    is left alone and counted as skipped, even when a do not contact of theirs would be replaced."""
+    with database.transaction() as session:
+        request_id = bulk.create_request(session, campaign["q4"], bulk.parse_rule("domains", domains="acme.com"),
+                                         actor=REQUESTER, reason="requested")
+    with database.transaction() as session:
+        delete_prospect(session, campaign["never2"], actor=REQUESTER, block_reimport=False)
+        newcomer = factories.prospect(session, "newcomer@acme.com")
+        session.execute(update(Prospect).where(Prospect.id == newcomer).values(id=campaign["never2"]))
+        mark_do_not_contact(session, [campaign["never2"]], reason="no-interest", actor=REQUESTER)
+    with database.transaction() as session:
+        decided = bulk.decide(session, request_id, decider=MANAGER, approve=True)
+    assert (decided.applied_count, decided.skipped_count) == (1, 1)
+    with database.snapshot() as session:
+        assert session.get(DoNotContact, campaign["never1"]).reason == "requested"
+        assert session.get(DoNotContact, campaign["never2"]).reason == "no-interest"

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.notifier import Notifier
 from bot.slack_client import slack_client
+from storage import fast_insert, outbox
 from storage.campaigns import configure_campaign
 from storage.do_not_contact import mark_do_not_contact
 from storage.models import Notification
@@ -157,3 +158,27 @@ def test_without_any_channel_nothing_is_posted_and_nothing_retries(database, fak
         row = session.scalars(select(Notification)).one()
     assert row.delivered_at is not None and "SLACK_NOTIFY_CHANNEL" in row.last_error
     assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_bulk_summaries_count_each_prospect_once_per_channel(database, cli_actor, monkeypatch):
+    """A channel following several campaigns counts a prospect in two of them once; a channel following only some
+    of the campaigns counts only their members; prospects in no campaign go to the default channel. Across
+    chunks too: the counts of disjoint chunks add up."""
+    monkeypatch.setattr(outbox, "chunked", lambda items: fast_insert.chunked(items, 7))
+    with database.transaction() as session:
+        a1, a2, b, plain = (factories.campaign(session, name) for name in ("A1", "A2", "B", "Plain"))
+        for name, channel in (("A1", "C0AAAAAA"), ("A2", "C0AAAAAA"), ("B", "C0BBBBBB")):
+            configure_campaign(session, name, actor=cli_actor, channel=channel)
+        memberships = [(a1,), (a2,), (a1, a2), (b,), (a1, b), (plain,), (a2, plain), (), (), (a1, a2, b, plain)] * 3
+        ids = [factories.prospect(session, f"p{n}@x.io", *campaigns) for n, campaigns in enumerate(memberships)]
+    with database.transaction() as session:
+        summary = outbox._summary_by_channel(session, ids)
+    expected: dict[str, tuple[int, set[int]]] = {}
+    channel_of = {a1: "C0AAAAAA", a2: "C0AAAAAA", b: "C0BBBBBB", plain: ""}
+    for campaigns in memberships:
+        channels = {channel_of[cid] for cid in campaigns} or {""}
+        for channel in channels:
+            count, cids = expected.get(channel, (0, set()))
+            expected[channel] = (count + 1, cids | {cid for cid in campaigns if channel_of[cid] == channel})
+    assert summary == {channel: (count, sorted(cids)) for channel, (count, cids) in expected.items()}
+    assert summary["C0AAAAAA"] == (18, sorted([a1, a2])) and summary[""] == (15, [plain])
