@@ -327,9 +327,11 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     dnc_batch = min(DNC_BATCH, len(prospect_ids) // REPEATS)  # as bench_do_not_contact takes it
     print(f"[{kind}] marking {dnc_batch:,} do not contact ×{REPEATS} …", file=sys.stderr, flush=True)
     storage_marks = bench_do_not_contact(database, prospect_ids)
+    dnc_target = 1.0 if database.is_sqlite else 2.0  # issue 14, item 5
     figures.append(Figure(kind, f"do not contact, {dnc_batch:,} prospects in one operation (s)",
                           median(storage_marks), max(storage_marks), "s", "raw INSERT … SELECT, one transaction",
-                          median(raw_marks), "≤ 2 s", max(storage_marks) <= 2, bulk_name, median(loaded_marks)))
+                          median(raw_marks), f"≤ {dnc_target:g} s", max(storage_marks) <= dnc_target, bulk_name,
+                          median(loaded_marks)))
     figures.extend(bench_live_import(database, prospect_ids, small_id, workdir, env))
     database.dispose()
     return figures
