@@ -3,7 +3,9 @@ the same run:
 
 - import of a 1,000,000-row CSV through `prospectbot import` (rows/s, peak memory) vs a raw insert of the same rows
   into `prospects` in one transaction, and beside it the `sqlite3` shell's `.import` / PostgreSQL's COPY of them;
-- prefix search in a 1,000,000-prospect campaign through `search_prospects` vs the raw indexed SQL query;
+- prefix search in a 1,000,000-prospect campaign through `search_prospects` vs the raw indexed SQL query, and the
+  type-ahead ("a", "jo", a surname, the start of an address) in campaigns of 1,000, 10,000 and every member vs a
+  raw read of the same rows by primary key;
 - marking 100,000 prospects do not contact in one operation vs a raw INSERT … SELECT of 100,000 rows in one
   transaction, and beside it the shell's `.import` / COPY of them;
 - reading all of `sendable_recipients` for the 1,000,000-member campaign vs a raw read of its memberships;
@@ -13,11 +15,15 @@ the same run:
 How each floor was checked to be the fastest honest way: benchmarks/floors.py.
 
 Usage: python -m benchmarks.storage_bench [--prospects N] [--databases sqlite,postgresql] [--postgres-url URL]
+                                         [--extra-prospects N] [--search-only]
 PostgreSQL comes from --postgres-url or BENCH_DATABASE_URL; its public schema is dropped and rebuilt.
+--extra-prospects N adds N prospects in no campaign before the searches (2,000,000 beside the 1,000,000 imported:
+the searches at 3,000,000); --search-only builds the database as usual and measures the searches alone.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import math
 import os
@@ -30,6 +36,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, text
 
+from benchmarks import common
 from benchmarks.common import BENCH_SECRET_KEY, Figure, benchmark_main, fresh_database, median, percentile
 from benchmarks.floors import bulk_load, bulk_loader_name, floor_insert_for_ids, floor_insert_rows
 from storage.audit import Actor
@@ -184,6 +191,105 @@ def bench_search(database: Database, big_id: int, prefixes: list[str]) -> tuple[
     return through_storage, raw
 
 
+# Type-ahead in campaigns of every size, in a database grown around them (issue 14): a letter, two, a surname, the
+# start of an address, as the type-ahead sends them (handlers.find.listeners.TYPE_AHEAD_SIZE results).
+TYPE_AHEAD = ("a", "jo", "martin", "ana.martin")
+TYPE_AHEAD_SIZE = 20
+TYPE_AHEAD_ROUNDS = 50
+SEARCH_CAMPAIGN_SIZES = (1_000, 10_000)
+OPTIONS = argparse.Namespace(extra_prospects=0, search_only=False)
+
+
+def add_extra_prospects(database: Database, first: int, count: int, seed: int = 5) -> None:
+    """`count` more prospects in no campaign, numbered from `first` (distinct addresses), written straight into the
+    table 250,000 to a transaction (floors.floor_insert_rows)."""
+    rng, now = random.Random(seed), utcnow()
+    for start in range(first, first + count, 250_000):
+        rows = []
+        for n in range(start, min(start + 250_000, first + count)):
+            given, last = rng.choice(FIRST), rng.choice(LAST)
+            company = f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()} {rng.choice(SUFFIX)}"
+            email = f"{search_key(given)}.{search_key(last)}.{n}@{company.lower().replace(' ', '')}.com"
+            row = new_prospect_row({"email": email, "first_name": given, "last_name": last, "company": company},
+                                   address_identity(BENCH_SECRET_KEY, email), source="extra", now=now)
+            row["created_at"] = row["updated_at"] = now.strftime("%Y-%m-%d %H:%M:%S.%f") if database.is_sqlite else now
+            rows.append(row)
+        floor_insert_rows(database, "prospects", list(rows[0]), [tuple(row.values()) for row in rows])
+
+
+def add_search_campaigns(database: Database, seed: int = 4) -> dict[int, int]:
+    """Campaigns of SEARCH_CAMPAIGN_SIZES members drawn from every prospect, the extra ones too: {members: id}."""
+    rng, actor, now, ids = random.Random(seed), Actor("cli:benchmark", "cli"), utcnow(), prospect_ids_of(database)
+    campaigns = {}
+    for size in (size for size in SEARCH_CAMPAIGN_SIZES if size < len(ids)):
+        with database.transaction() as session:
+            campaigns[size] = get_or_create_campaign(session, f"Search {size}", actor).id
+            session.execute(insert(Membership), [{"campaign_id": campaigns[size], "prospect_id": pid,
+                                                  "status": "active", "added_at": now} for pid in rng.sample(ids, size)])
+    return campaigns
+
+
+def bench_type_ahead(database: Database, campaign_id: int) -> tuple[list[float], list[float]]:
+    """Milliseconds of TYPE_AHEAD_ROUNDS rounds of TYPE_AHEAD through search_prospects, after one round unrecorded
+    (a type-ahead's first keystroke warms the cache), and of the floor after each: the page's rows by primary key."""
+    through_storage, raw = [], []
+    connection = raw_connection(database)
+    try:
+        cursor, mark = connection.cursor(), "?" if database.is_sqlite else "%s"
+        for round_ in range(TYPE_AHEAD_ROUNDS + 1):
+            for query in TYPE_AHEAD:
+                start = time.perf_counter()
+                with database.snapshot() as session:
+                    page = search_prospects(session, query, campaign_id=campaign_id, limit=TYPE_AHEAD_SIZE)
+                middle = time.perf_counter()
+                ids = [item.id for item in page.items] or [0]
+                cursor.execute("SELECT id, email, first_name, last_name, company, title FROM prospects WHERE id IN "
+                               f"({', '.join([mark] * len(ids))})", ids)
+                cursor.fetchall()
+                connection.commit()
+                if round_:
+                    through_storage.append((middle - start) * 1000)
+                    raw.append((time.perf_counter() - middle) * 1000)
+    finally:
+        connection.close()
+    return through_storage, raw
+
+
+def search_figures(kind: str, database: Database, big_id: int, prospects: int, prefixes: list[str]) -> list[Figure]:
+    """Prefix search in the campaign of every imported prospect, then the type-ahead in it and in the search
+    campaigns, once the database has grown by OPTIONS.extra_prospects (VACUUM ANALYZE after, as autovacuum would)."""
+    if OPTIONS.extra_prospects:
+        print(f"[{kind}] adding {OPTIONS.extra_prospects:,} prospects …", file=sys.stderr, flush=True)
+        add_extra_prospects(database, prospects, OPTIONS.extra_prospects)
+    campaigns = {**add_search_campaigns(database), prospects: big_id}
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE" if database.is_sqlite else "VACUUM ANALYZE prospects, memberships"))
+    total = prospects + OPTIONS.extra_prospects
+    print(f"[{kind}] searching, {total:,} prospects …", file=sys.stderr, flush=True)
+    storage_searches, raw_searches = bench_search(database, big_id, prefixes)
+    ms, raw_ms = [s * 1000 for s in storage_searches], [s * 1000 for s in raw_searches]
+    figures = [Figure(kind, f"prefix search in {prospects:,}-prospect campaign (ms)", median(ms), percentile(ms, 0.99),
+                      "ms", "raw indexed query", median(raw_ms), "p99 ≤ 5 ms", percentile(ms, 0.99) <= 5)]
+    for members, campaign_id in sorted(campaigns.items()):
+        ms, raw_ms = bench_type_ahead(database, campaign_id)
+        by_query = " / ".join(f"{q} {median(ms[n::len(TYPE_AHEAD)]):.2f}" for n, q in enumerate(TYPE_AHEAD))
+        print(f"[{kind}] type-ahead, {members:,} members, medians: {by_query} ms", file=sys.stderr, flush=True)
+        figures.append(Figure(kind, f"type-ahead in a {members:,}-member campaign, {total:,} prospects (ms)",
+                              median(ms), percentile(ms, 0.99), "ms", "same rows read by primary key", median(raw_ms),
+                              "p99 ≤ 5 ms", percentile(ms, 0.99) <= 5))
+    return figures
+
+
+def run_search(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: Path,
+               prefixes: list[str]) -> list[Figure]:
+    """--search-only: the database run() builds (the import, 99 campaigns and activity), then search_figures."""
+    database, big_id = common.imported_database(kind, workdir, postgres_url, "search", csv_path)
+    add_other_campaigns_and_activity(database, big_id, prospect_ids_of(database))
+    figures = search_figures(kind, database, big_id, prospects, prefixes)
+    database.dispose()
+    return figures
+
+
 def bench_do_not_contact(database: Database, prospect_ids: list[int]) -> list[float]:
     rng = random.Random(3)
     batch_size = min(DNC_BATCH, len(prospect_ids) // REPEATS)
@@ -316,13 +422,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
                           "same, a 10,000-member campaign", small_mb, "flat: ≤ small + page cache",
                           read_mb <= small_mb + SQLITE_CACHE_KIB / 1024 + 16))
 
-    print(f"[{kind}] searching …", file=sys.stderr, flush=True)
-    storage_searches, raw_searches = bench_search(database, big_id, prefixes)
-    ms = [s * 1000 for s in storage_searches]
-    raw_ms = [s * 1000 for s in raw_searches]
-    figures.append(Figure(kind, f"prefix search in {prospects:,}-prospect campaign (ms)", median(ms),
-                          percentile(ms, 0.99), "ms", "raw indexed query", median(raw_ms), "p99 ≤ 5 ms",
-                          percentile(ms, 0.99) <= 5))
+    figures += search_figures(kind, database, big_id, prospects, prefixes)
 
     dnc_batch = min(DNC_BATCH, len(prospect_ids) // REPEATS)  # as bench_do_not_contact takes it
     print(f"[{kind}] marking {dnc_batch:,} do not contact ×{REPEATS} …", file=sys.stderr, flush=True)
@@ -423,7 +523,11 @@ def prospect_ids_of(database: Database) -> list[int]:
 
 
 def main() -> None:
-    benchmark_main(__doc__ or "", run, generate_csv)
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--extra-prospects", type=int, default=0)
+    options.add_argument("--search-only", action="store_true")
+    _, sys.argv[1:] = options.parse_known_args(namespace=OPTIONS)
+    benchmark_main(__doc__ or "", run_search if OPTIONS.search_only else run, generate_csv)
 
 
 if __name__ == "__main__":
