@@ -42,14 +42,14 @@ MAX_PAGE_SIZE = 100
 #   the database for a prefix the campaign's members do not share;
 # - "members": every member's row read once, the matches sorted. It costs the campaign's size, whatever the size of
 #   the database.
-# A campaign is read from its members when members² ≤ SMALL_CAMPAIGN_FACTOR × prospects, where the two meet for the
-# prefixes that match in all four columns ("a"). Measured on the project's 2-core machine (benchmarks/storage_bench.py
-# --search-only), a member costs ~0.7 µs on SQLite and ~1.8 µs on PostgreSQL, a candidate along the indexes ~0.4 µs
-# and ~1.4 µs: they meet at a factor of 30 to 60. So a 1,000-member campaign is always read from its members (1.3 ms
-# on SQLite, 3 ms on PostgreSQL, at 1,000,000 prospects or 3,000,000), a 10,000-member one along the indexes up to
-# 2,500,000 prospects and from its members past that, and a 10,000-member one among 50,000 along the indexes (0.4 ms,
-# not 5 ms from its members).
-SMALL_CAMPAIGN_FACTOR = 40
+# A campaign is read from its members when members² ≤ SMALL_CAMPAIGN_FACTOR × prospects, where that costs what the
+# indexes cost at worst: for a prefix that matches in all four columns ("a"), 4 × 21 × prospects / members
+# candidates. Measured at 3,000,000 prospects on the project's 2-core machine (benchmarks/storage_bench.py
+# --search-only --extra-prospects 2000000), a member costs 0.85 µs on SQLite and 3.2 µs on PostgreSQL, a candidate
+# 0.31 µs and 1.0 µs: they meet at factors of 31 and 26 (about 45 at 1,000,000 prospects). With 30, a 1,000-member
+# campaign is read from its members in any database of more than 33,000 prospects (1.5 ms on SQLite, 4.2 ms on
+# PostgreSQL, the same at 1,000,000 and 3,000,000), a 10,000-member one along the indexes up to 3,300,000.
+SMALL_CAMPAIGN_FACTOR = 30
 Plan = Literal["indexes", "members"]
 # Campaigns found too big for that, by database and campaign, until when (time.monotonic()): the keystrokes of a
 # type-ahead skip the check. Only "big" is remembered: a campaign that has since shrunk is still searched right,
@@ -93,7 +93,7 @@ def campaign_plan(session: Session, campaign_id: int) -> Plan:
 
 
 def small_campaign_limit(session: Session) -> int:
-    """The most members a campaign read from its members may have: 6,324 among 1,000,000 prospects, 10,954 among
+    """The most members a campaign read from its members may have: 5,477 among 1,000,000 prospects, 9,486 among
     3,000,000. Prospects are counted by the highest id (ids are never reused), one step down the primary key."""
     return math.isqrt(SMALL_CAMPAIGN_FACTOR * (session.scalar(select(func.max(Prospect.id))) or 0))
 
