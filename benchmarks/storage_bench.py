@@ -15,10 +15,12 @@ the same run:
 How each floor was checked to be the fastest honest way: benchmarks/floors.py.
 
 Usage: python -m benchmarks.storage_bench [--prospects N] [--databases sqlite,postgresql] [--postgres-url URL]
-                                         [--extra-prospects N] [--search-only]
+                                         [--extra-prospects N] [--search-only] [--keep-database DIR]
 PostgreSQL comes from --postgres-url or BENCH_DATABASE_URL; its public schema is dropped and rebuilt.
---extra-prospects N adds N prospects in no campaign before the searches (2,000,000 beside the 1,000,000 imported:
-the searches at 3,000,000); --search-only builds the database as usual and measures the searches alone.
+--extra-prospects N then adds N prospects in no campaign and searches again (2,000,000 beside the 1,000,000
+imported: the searches at 3,000,000, and how far the type-ahead in the small campaigns moved; not in CI);
+--search-only builds the database as usual and measures the searches alone; --keep-database DIR (with it) keeps
+the SQLite files (both sizes) in DIR, and searches a database kept for the same sizes again without building it.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ import csv
 import math
 import os
 import random
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from benchmarks import common
 from benchmarks.common import BENCH_SECRET_KEY, Figure, benchmark_main, fresh_database, median, percentile
@@ -44,7 +47,7 @@ from storage.campaigns import find_campaign, get_or_create_campaign
 from storage.db import SQLITE_CACHE_KIB, Database
 from storage.do_not_contact import mark_do_not_contact, mark_prospect_do_not_contact
 from storage.keys import KEY_CEILING, address_identity, search_key
-from storage.models import Activity, Membership, Prospect, utcnow
+from storage.models import Activity, Campaign, Membership, Prospect, utcnow
 from storage.prospects import new_prospect_row
 from storage.search import search_prospects
 from storage.sending import iter_sendable
@@ -197,7 +200,7 @@ TYPE_AHEAD = ("a", "jo", "martin", "ana.martin")
 TYPE_AHEAD_SIZE = 20
 TYPE_AHEAD_ROUNDS = 50
 SEARCH_CAMPAIGN_SIZES = (1_000, 10_000)
-OPTIONS = argparse.Namespace(extra_prospects=0, search_only=False)
+OPTIONS = argparse.Namespace(extra_prospects=0, search_only=False, keep_database=None)
 
 
 def add_extra_prospects(database: Database, first: int, count: int, seed: int = 5) -> None:
@@ -256,20 +259,39 @@ def bench_type_ahead(database: Database, campaign_id: int) -> tuple[list[float],
 
 
 def search_figures(kind: str, database: Database, big_id: int, prospects: int, prefixes: list[str]) -> list[Figure]:
-    """Prefix search in the campaign of every imported prospect, then the type-ahead in it and in the search
-    campaigns, once the database has grown by OPTIONS.extra_prospects (VACUUM ANALYZE after, as autovacuum would)."""
+    """Prefix search in the campaign of every imported prospect and the type-ahead in it and in the search
+    campaigns (added first); then, with OPTIONS.extra_prospects, the same once the database has grown around them
+    (VACUUM ANALYZE after, as autovacuum would), and how far the type-ahead moved between the two sizes."""
+    campaigns = {**add_search_campaigns(database), prospects: big_id}
+    analyze(database)
+    figures = measure_searches(kind, database, campaigns, prospects, prefixes)
     if OPTIONS.extra_prospects:
+        if OPTIONS.keep_database and database.is_sqlite:  # kept as it is too, for --extra-prospects 0
+            with sqlite3.connect(database.engine.url.database) as source, sqlite3.connect(
+                    Path(OPTIONS.keep_database) / f"search-{prospects}-{prospects}.db") as copy:
+                source.backup(copy)
         print(f"[{kind}] adding {OPTIONS.extra_prospects:,} prospects …", file=sys.stderr, flush=True)
         add_extra_prospects(database, prospects, OPTIONS.extra_prospects)
-    campaigns = {**add_search_campaigns(database), prospects: big_id}
+        analyze(database)
+        grown = measure_searches(kind, database, campaigns, prospects + OPTIONS.extra_prospects, prefixes)
+        figures += grown + flatness(kind, figures, grown, prospects + OPTIONS.extra_prospects, prospects)
+    return figures
+
+
+def analyze(database: Database) -> None:
     with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE" if database.is_sqlite else "VACUUM ANALYZE prospects, memberships"))
-    total = prospects + OPTIONS.extra_prospects
+
+
+def measure_searches(kind: str, database: Database, campaigns: dict[int, int], total: int,
+                     prefixes: list[str]) -> list[Figure]:
+    """The prefix search in the biggest campaign, then the type-ahead in each campaign ({members: id})."""
     print(f"[{kind}] searching, {total:,} prospects …", file=sys.stderr, flush=True)
-    storage_searches, raw_searches = bench_search(database, big_id, prefixes)
+    storage_searches, raw_searches = bench_search(database, campaigns[max(campaigns)], prefixes)
     ms, raw_ms = [s * 1000 for s in storage_searches], [s * 1000 for s in raw_searches]
-    figures = [Figure(kind, f"prefix search in {prospects:,}-prospect campaign (ms)", median(ms), percentile(ms, 0.99),
-                      "ms", "raw indexed query", median(raw_ms), "p99 ≤ 5 ms", percentile(ms, 0.99) <= 5)]
+    figures = [Figure(kind, f"prefix search in {max(campaigns):,}-prospect campaign, {total:,} prospects (ms)",
+                      median(ms), percentile(ms, 0.99), "ms", "raw indexed query", median(raw_ms), "p99 ≤ 5 ms",
+                      percentile(ms, 0.99) <= 5)]
     for members, campaign_id in sorted(campaigns.items()):
         ms, raw_ms = bench_type_ahead(database, campaign_id)
         by_query = " / ".join(f"{q} {median(ms[n::len(TYPE_AHEAD)]):.2f}" for n, q in enumerate(TYPE_AHEAD))
@@ -280,14 +302,58 @@ def search_figures(kind: str, database: Database, big_id: int, prospects: int, p
     return figures
 
 
+def flatness(kind: str, before: list[Figure], after: list[Figure], total: int, prospects: int) -> list[Figure]:
+    """The search campaigns' type-ahead after the database grew, beside the same before: p99 within 1.5×."""
+    figures = []
+    for then, now in zip(before, after, strict=True):
+        if now.name.startswith("type-ahead") and now.name.split("-member")[0] in {
+                f"type-ahead in a {size:,}" for size in SEARCH_CAMPAIGN_SIZES}:
+            figures.append(Figure(kind, now.name.replace(f", {total:,} prospects (ms)", f": {total:,} vs {prospects:,}"
+                                                         " prospects (ms)"), now.median, now.p99, "ms",
+                                  f"same at {prospects:,} (p99 {then.p99:,.3f} ms)", then.median,
+                                  "p99 ≤ 1.5× the smaller database's", now.p99 <= 1.5 * then.p99))
+    return figures
+
+
 def run_search(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: Path,
                prefixes: list[str]) -> list[Figure]:
-    """--search-only: the database run() builds (the import, 99 campaigns and activity), then search_figures."""
-    database, big_id = common.imported_database(kind, workdir, postgres_url, "search", csv_path)
-    add_other_campaigns_and_activity(database, big_id, prospect_ids_of(database))
-    figures = search_figures(kind, database, big_id, prospects, prefixes)
+    """--search-only: the database run() builds (the import, 99 campaigns and activity), then search_figures.
+    --keep-database DIR builds the SQLite file in DIR and keeps it; a database kept from an earlier run for the
+    same sizes (that file, or the PostgreSQL database at the URL) is searched again as it is, without rebuilding."""
+    kept = kept_search_database(kind, prospects, postgres_url) if OPTIONS.keep_database else None
+    if kept:
+        database, campaigns = kept
+        figures = measure_searches(kind, database, campaigns, prospects + OPTIONS.extra_prospects, prefixes)
+    else:
+        database, big_id = common.imported_database(kind, OPTIONS.keep_database or workdir, postgres_url,
+                                                    search_database_name(prospects), csv_path)
+        add_other_campaigns_and_activity(database, big_id, prospect_ids_of(database))
+        figures = search_figures(kind, database, big_id, prospects, prefixes)
     database.dispose()
     return figures
+
+
+def search_database_name(prospects: int) -> str:
+    return f"search-{prospects}-{prospects + OPTIONS.extra_prospects}"
+
+
+def kept_search_database(kind: str, prospects: int, postgres_url: str) -> tuple[Database, dict[int, int]] | None:
+    """The database an earlier --search-only run built for these sizes, and its campaigns ({members: id})."""
+    path = Path(OPTIONS.keep_database) / f"{search_database_name(prospects)}.db"
+    if kind == "sqlite" and not path.exists():
+        return None
+    database = Database(f"sqlite:///{path}" if kind == "sqlite" else postgres_url)
+    database.prepare(secret_key=BENCH_SECRET_KEY, auto_migrate=True)
+    names = {"Big campaign": prospects, **{f"Search {size}": size for size in SEARCH_CAMPAIGN_SIZES}}
+    with database.snapshot() as session:
+        count = session.scalar(select(func.count()).select_from(Prospect))
+        found = session.execute(select(Campaign.name, Campaign.id).where(Campaign.name.in_(list(names)))).all()
+        campaigns = {names[name]: campaign_id for name, campaign_id in found}
+    if count != prospects + OPTIONS.extra_prospects or len(campaigns) != len(names):
+        database.dispose()
+        return None
+    print(f"[{kind}] searching the database kept at {database.description} …", file=sys.stderr, flush=True)
+    return database, campaigns
 
 
 def bench_do_not_contact(database: Database, prospect_ids: list[int]) -> list[float]:
@@ -526,6 +592,7 @@ def main() -> None:
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument("--extra-prospects", type=int, default=0)
     options.add_argument("--search-only", action="store_true")
+    options.add_argument("--keep-database", type=Path)
     _, sys.argv[1:] = options.parse_known_args(namespace=OPTIONS)
     benchmark_main(__doc__ or "", run_search if OPTIONS.search_only else run, generate_csv)
 
