@@ -20,7 +20,8 @@ PostgreSQL comes from --postgres-url or BENCH_DATABASE_URL; its public schema is
 --extra-prospects N then adds N prospects in no campaign and searches again (2,000,000 beside the 1,000,000
 imported: the searches at 3,000,000, and how far the type-ahead in the small campaigns moved; not in CI);
 --search-only builds the database as usual and measures the searches alone; --keep-database DIR (with it) keeps
-the SQLite files (both sizes) in DIR, and searches a database kept for the same sizes again without building it.
+the SQLite files (both sizes) in DIR and PostgreSQL's smaller one as NAME_N beside the URL's NAME, and searches a
+database kept for the same sizes again without building it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import create_engine, func, insert, select, text
 
 from benchmarks import common
 from benchmarks.common import BENCH_SECRET_KEY, Figure, benchmark_main, fresh_database, median, percentile
@@ -266,16 +267,31 @@ def search_figures(kind: str, database: Database, big_id: int, prospects: int, p
     analyze(database)
     figures = measure_searches(kind, database, campaigns, prospects, prefixes)
     if OPTIONS.extra_prospects:
-        if OPTIONS.keep_database and database.is_sqlite:  # kept as it is too, for --extra-prospects 0
-            with sqlite3.connect(database.engine.url.database) as source, sqlite3.connect(
-                    Path(OPTIONS.keep_database) / f"search-{prospects}-{prospects}.db") as copy:
-                source.backup(copy)
+        if OPTIONS.keep_database:
+            keep_a_copy(database, prospects)
         print(f"[{kind}] adding {OPTIONS.extra_prospects:,} prospects …", file=sys.stderr, flush=True)
         add_extra_prospects(database, prospects, OPTIONS.extra_prospects)
         analyze(database)
         grown = measure_searches(kind, database, campaigns, prospects + OPTIONS.extra_prospects, prefixes)
         figures += grown + flatness(kind, figures, grown, prospects + OPTIONS.extra_prospects, prospects)
     return figures
+
+
+def keep_a_copy(database: Database, prospects: int) -> None:
+    """The database as it is, kept for --extra-prospects 0: DIR/search-N-N.db, or the PostgreSQL database NAME_N
+    beside NAME (copied from it as a template, its connections closed first)."""
+    url = database.engine.url
+    if database.is_sqlite:
+        with sqlite3.connect(str(url.database)) as source, sqlite3.connect(
+                Path(OPTIONS.keep_database) / f"search-{prospects}-{prospects}.db") as copy:
+            source.backup(copy)
+        return
+    database.engine.dispose()
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}_{prospects}"'))
+        conn.execute(text(f'CREATE DATABASE "{url.database}_{prospects}" TEMPLATE "{url.database}"'))
+    admin.dispose()
 
 
 def analyze(database: Database) -> None:
@@ -344,7 +360,7 @@ def kept_search_database(kind: str, prospects: int, postgres_url: str) -> tuple[
         return None
     database = Database(f"sqlite:///{path}" if kind == "sqlite" else postgres_url)
     database.prepare(secret_key=BENCH_SECRET_KEY, auto_migrate=True)
-    names = {"Big campaign": prospects, **{f"Search {size}": size for size in SEARCH_CAMPAIGN_SIZES}}
+    names = {"Big campaign": prospects, **{f"Search {size}": size for size in SEARCH_CAMPAIGN_SIZES if size < prospects}}
     with database.snapshot() as session:
         count = session.scalar(select(func.count()).select_from(Prospect))
         found = session.execute(select(Campaign.name, Campaign.id).where(Campaign.name.in_(list(names)))).all()
