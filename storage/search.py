@@ -51,12 +51,15 @@ MAX_PAGE_SIZE = 100
 # PostgreSQL, the same at 1,000,000 and 3,000,000), a 10,000-member one along the indexes up to 3,300,000.
 SMALL_CAMPAIGN_FACTOR = 30
 Plan = Literal["indexes", "members"]
-# Campaigns found too big for that, by database and campaign, until when (time.monotonic()): the keystrokes of a
-# type-ahead skip the check. Only "big" is remembered: a campaign that has since shrunk is still searched right,
-# along the indexes, for a minute; none that has grown is read whole.
-BIG_CAMPAIGN_MEMORY_SECONDS = 60.0
-_big_campaigns: dict[tuple[str, int], float] = {}
-
+# Each campaign's plan, by database and campaign, with until when (time.monotonic()) it holds: the keystrokes of a
+# type-ahead skip the check. Either plan gives the same page, so this only decides how fast. "indexes" holds for a
+# minute (a campaign that has shrunk meanwhile is still searched right, along the indexes); "members" for a few
+# seconds, a typed word: a campaign that grows past the limit (an import into it) is read whole no longer than that.
+PLAN_MEMORY_SECONDS: dict[Plan, float] = {"indexes": 60.0, "members": 5.0}
+_plans: dict[tuple[str, int], tuple[Plan, float]] = {}
+# small_campaign_limit by database, with until when it holds: prospects are counted once a minute.
+LIMIT_MEMORY_SECONDS = 60.0
+_limits: dict[str, tuple[int, float]] = {}
 
 def search_prospects(
     session: Session, query: str, *, campaign_id: int | None = None, offset: int = 0, limit: int = 10
@@ -77,19 +80,25 @@ def search_prospects(
 def campaign_plan(session: Session, campaign_id: int) -> Plan:
     """"members" for a campaign small enough for the database (small_campaign_limit), else "indexes". The check
     reads the campaign's (campaign_id, prospect_id) index range no further than one past that limit, so a million
-    members cost what ten thousand do: 0.2 ms on SQLite, 0.8 ms on PostgreSQL, and a big campaign's answer is
-    remembered for a minute."""
-    key = (session.get_bind().engine.url.render_as_string(), campaign_id)
+    members cost what ten thousand do; its answer and the limit are remembered (PLAN_MEMORY_SECONDS), so the
+    keystrokes that follow cost a dictionary look-up."""
+    database = session.get_bind().engine.url.render_as_string()
     now = time.monotonic()
-    if _big_campaigns.get(key, 0.0) > now:
-        return "indexes"
-    beyond = small_campaign_limit(session)
-    if session.scalar(_size_statement(), {"campaign_id": campaign_id, "beyond": beyond}) is None:
-        return "members"
-    if len(_big_campaigns) >= 4096:
-        _big_campaigns.clear()
-    _big_campaigns[key] = now + BIG_CAMPAIGN_MEMORY_SECONDS
-    return "indexes"
+    plan, until = _plans.get((database, campaign_id), ("indexes", 0.0))
+    if until > now:
+        return plan
+    beyond, until = _limits.get(database, (0, 0.0))
+    if until <= now:
+        beyond = small_campaign_limit(session)
+        if len(_limits) >= 4096:
+            _limits.clear()
+        _limits[database] = (beyond, now + LIMIT_MEMORY_SECONDS)
+    found = session.scalar(_size_statement(), {"campaign_id": campaign_id, "beyond": beyond})
+    plan = "members" if found is None else "indexes"
+    if len(_plans) >= 4096:
+        _plans.clear()
+    _plans[(database, campaign_id)] = (plan, now + PLAN_MEMORY_SECONDS[plan])
+    return plan
 
 
 def small_campaign_limit(session: Session) -> int:

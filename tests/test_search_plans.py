@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -74,7 +75,7 @@ def expected_ids(database, campaign_id: int, query: str) -> list[int]:
     return [pid for _, pid in sorted(ranked)]
 
 
-def first_pages(database, campaign_id: int, query: str, plan: str, limit: int) -> list[search.SearchPage]:
+def first_pages(database, campaign_id: int, query: str, plan: search.Plan, limit: int) -> list[search.SearchPage]:
     """The pages in order, up to the last or the tenth."""
     pages: list[search.SearchPage] = []
     with database.snapshot() as session:
@@ -123,8 +124,21 @@ def test_a_page_past_the_end_and_a_query_with_a_nul(database, people):
             search_with_plan(session, "a", campaign_id=None, offset=0, limit=5, plan="members")
 
 
-def test_a_small_campaign_is_read_from_its_members_and_a_big_one_along_the_indexes(database, people, monkeypatch):
-    monkeypatch.setattr(search, "_big_campaigns", {})
+@pytest.fixture
+def memory(monkeypatch):
+    """The plans and limits remembered start empty; `forget()` lets every remembered plan lapse."""
+    monkeypatch.setattr(search, "_plans", {})
+    monkeypatch.setattr(search, "_limits", {})
+
+    def forget() -> None:
+        for key, (plan, _) in list(search._plans.items()):
+            search._plans[key] = (plan, 0.0)
+        search._limits.clear()
+    return forget
+
+
+def test_a_small_campaign_is_read_from_its_members_and_a_big_one_along_the_indexes(database, people, monkeypatch,
+                                                                                   memory):
     with database.snapshot() as session:
         prospects = session.scalar(select(func.max(Prospect.id)))
         assert search.small_campaign_limit(session) == math.isqrt(search.SMALL_CAMPAIGN_FACTOR * prospects)
@@ -136,20 +150,30 @@ def test_a_small_campaign_is_read_from_its_members_and_a_big_one_along_the_index
     with database.transaction() as session:
         factories.prospect(session, "one.more@example.com", people["small"], first_name="Ana")
     with database.snapshot() as session:
+        assert campaign_plan(session, people["small"]) == "members"  # remembered for a typed word: right, if slower
+        memory()
         assert campaign_plan(session, people["small"]) == "indexes"
         for campaign_id in (people["small"], people["everyone"]):
             page = search_prospects(session, "ana", campaign_id=campaign_id, limit=20)
             assert [item.id for item in page.items] == expected_ids(database, campaign_id, "ana")[:20]
 
 
-def test_a_big_campaign_is_remembered_for_a_while(database, people, monkeypatch):
-    monkeypatch.setattr(search, "_big_campaigns", {})
-    monkeypatch.setattr(search, "small_campaign_limit", lambda session: MEMBERS - 1)
+def test_plans_and_the_limit_are_remembered_for_a_while(database, people, monkeypatch, memory):
+    counted = []
+
+    def limit(session) -> int:
+        counted.append(session)
+        return MEMBERS - 1
+    monkeypatch.setattr(search, "small_campaign_limit", limit)
     with database.snapshot() as session:
         assert campaign_plan(session, people["small"]) == "indexes"
+        assert campaign_plan(session, people["everyone"]) == "indexes"
+        assert campaign_plan(session, 12345) == "members"
+    assert len(counted) == 1  # the prospects counted once for the three
+    left = {plan: until - time.monotonic() for plan, until in search._plans.values()}
+    assert left["members"] <= search.PLAN_MEMORY_SECONDS["members"] < left["indexes"]  # a word; a minute
     monkeypatch.setattr(search, "small_campaign_limit", lambda session: MEMBERS)  # as if a member had left since
     with database.snapshot() as session:
         assert campaign_plan(session, people["small"]) == "indexes"  # remembered: searched right, if slower
-        for key in search._big_campaigns:
-            search._big_campaigns[key] = 0.0  # the minute is over
+        memory()  # the minute is over
         assert campaign_plan(session, people["small"]) == "members"
