@@ -101,12 +101,9 @@ def _summary_by_channel(session: Session, prospect_ids: Sequence[int]) -> dict[s
     campaigns: dict[str, set[int]] = {}
     in_any_campaign = 0
     for ids in chunked(list(prospect_ids)):  # disjoint chunks: their counts add up exactly
-        present = list(session.scalars(select(Membership.campaign_id)
-                                       .where(among(session, Membership.prospect_id, ids))
-                                       .group_by(Membership.campaign_id)))
+        members, present = _members_and_campaigns(session, ids)
         if not present:
             continue
-        members = _members_among(session, ids)
         in_any_campaign += members
         by_channel: dict[str, list[int]] = {}
         for cid in present:
@@ -121,6 +118,18 @@ def _summary_by_channel(session: Session, prospect_ids: Sequence[int]) -> dict[s
         counts[""] = counts.get("", 0) + outside
         campaigns.setdefault("", set())
     return {channel: (count, sorted(campaigns.get(channel, set()))) for channel, count in counts.items()}
+
+
+def _members_and_campaigns(session: Session, prospect_ids: Sequence[int]) -> tuple[int, list[int]]:
+    """How many of `prospect_ids` are in any campaign, and which campaigns: one read of their index range."""
+    campaign = Membership.campaign_id.distinct()
+    listed = (func.array_agg(campaign) if session.get_bind().dialect.name == "postgresql"
+              else func.group_concat(campaign))
+    members, campaigns = session.execute(select(func.count(Membership.prospect_id.distinct()), listed)
+                                         .where(among(session, Membership.prospect_id, prospect_ids))).one()
+    if isinstance(campaigns, str):  # SQLite's group_concat: "3,7,12"
+        campaigns = [int(cid) for cid in campaigns.split(",")]
+    return members or 0, list(campaigns or [])
 
 
 def _members_among(session: Session, prospect_ids: Sequence[int], campaign_ids: list[int] | None = None) -> int:
