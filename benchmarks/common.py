@@ -8,7 +8,8 @@ import os
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,6 +134,18 @@ def chosen_databases(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     return kinds
 
 
+@contextmanager
+def generated_export(prospects: int, generate: Callable[[Path, int], list[str]]
+                     ) -> Iterator[tuple[Path, Path, list[str]]]:
+    """A temporary working directory holding an export of `prospects` rows made by `generate` (storage_bench's
+    generate_csv): (the directory, the CSV, search prefixes drawn from it). Removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="prospectbot-bench-") as tmp:
+        workdir = Path(tmp)
+        csv_path = workdir / "prospects.csv"
+        print(f"generating {prospects:,} rows …", file=sys.stderr, flush=True)
+        yield workdir, csv_path, generate(csv_path, prospects)
+
+
 def benchmark_main(doc: str, run: Callable[..., list[Figure]], generate: Callable[[Path, int], list[str]]) -> None:
     """The command line every benchmark script shares: which databases, how many prospects, where to write."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -143,11 +156,7 @@ def benchmark_main(doc: str, run: Callable[..., list[Figure]], generate: Callabl
     figures: list[Figure] = []
     before = cpu_pressure()
     print(f"/proc/pressure/cpu before: {before}", file=sys.stderr, flush=True)
-    with tempfile.TemporaryDirectory(prefix="prospectbot-bench-") as tmp:
-        workdir = Path(tmp)
-        csv_path = workdir / "prospects.csv"
-        print(f"generating {args.prospects:,} rows …", file=sys.stderr, flush=True)
-        prefixes = generate(csv_path, args.prospects)
+    with generated_export(args.prospects, generate) as (workdir, csv_path, prefixes):
         for kind in kinds:
             figures += run(kind, args.prospects, args.postgres_url, workdir, csv_path, prefixes)
     table = markdown_table(figures)

@@ -14,14 +14,20 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from importlib import import_module
 from pathlib import Path
 
 import sqlalchemy
 
-from benchmarks.common import Figure, add_benchmark_arguments, chosen_databases, cpu_pressure, markdown_table
+from benchmarks.common import (
+    Figure,
+    add_benchmark_arguments,
+    chosen_databases,
+    cpu_pressure,
+    generated_export,
+    markdown_table,
+)
 from benchmarks.storage_bench import generate_csv
 
 # (module, what it measures): in the order of the issues that set the targets.
@@ -57,11 +63,7 @@ def main() -> None:
     started = time.monotonic()
     sections: list[tuple[str, list[Figure] | str]] = []
     pressures: list[tuple[str, str, str]] = []  # (benchmark, /proc/pressure/cpu before, after)
-    with tempfile.TemporaryDirectory(prefix="prospectbot-report-") as tmp:
-        workdir = Path(tmp)
-        csv_path = workdir / "prospects.csv"
-        print(f"generating {args.prospects:,} rows …", file=sys.stderr, flush=True)
-        prefixes = generate_csv(csv_path, args.prospects)
+    with generated_export(args.prospects, generate_csv) as (workdir, csv_path, prefixes):
         for name in wanted:
             before = cpu_pressure()
             if name in PRINTED:

@@ -33,7 +33,6 @@ import argparse
 import json
 import random
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +47,7 @@ from benchmarks.common import (
     add_benchmark_arguments,
     chosen_databases,
     cpu_pressure,
+    generated_export,
     imported_database,
     markdown_table,
     median,
@@ -330,11 +330,7 @@ def main() -> None:
     before = cpu_pressure()
     print(f"/proc/pressure/cpu before: {before}", file=sys.stderr, flush=True)
     series: list[Series] = []
-    with tempfile.TemporaryDirectory(prefix="prospectbot-bench-") as tmp:
-        workdir = Path(tmp)
-        csv_path = workdir / "prospects.csv"
-        print(f"generating {args.prospects:,} rows …", file=sys.stderr, flush=True)
-        prefixes = generate_csv(csv_path, args.prospects)
+    with generated_export(args.prospects, generate_csv) as (workdir, csv_path, prefixes):
         for kind in kinds:
             series += measure(kind, args.postgres_url, workdir, csv_path, prefixes, repeats=args.repeats,
                               samples=args.samples)

@@ -60,7 +60,7 @@ def bulk_insert(
     columns = list(rows[0])
     types = {name: table.c[name].type for name in columns}
     if dialect.name == "postgresql" and len(rows) >= COPY_FROM:
-        return _insert_through_copy(connection, table, columns, rows, ignore_duplicates=ignore_duplicates,
+        return _insert_through_copy(connection, table, types, rows, ignore_duplicates=ignore_duplicates,
                                     returning=returning)
     if dialect.name == "postgresql":
         # %b: binary parameters, which psycopg sends without escaping every element of every array.
@@ -86,17 +86,16 @@ def bulk_insert(
     return []
 
 
-def _insert_through_copy(connection: Connection, table: Table, columns: list[str], rows: Rows, *,
+def _insert_through_copy(connection: Connection, table: Table, types: dict[str, TypeEngine[Any]], rows: Rows, *,
                          ignore_duplicates: bool, returning: Sequence[str]) -> list[tuple[Any, ...]]:
     """PostgreSQL: the rows through COPY into a temporary table dropped at commit, then INSERT … SELECT from it,
     which can skip conflicts and return ids as a plain INSERT does. psycopg formats COPY rows in C; the arrays of
     `unnest` it builds element by element in Python, which cost the client about as much as the server's work."""
-    names = ", ".join(columns)
+    names = ", ".join(types)
     stage = f"stage_{table.name}"
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     cursor.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {table.name} WITH NO DATA")
-    types = {name: table.c[name].type for name in columns}
-    values = [_pg_column(types[name], [row[name] for row in rows]) for name in columns]
+    values = [_pg_column(column_type, [row[name] for row in rows]) for name, column_type in types.items()]
     with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
         for row_values in zip(*values, strict=True):
             copy.write_row(row_values)

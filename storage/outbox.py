@@ -132,13 +132,11 @@ def _members_and_campaigns(session: Session, prospect_ids: Sequence[int]) -> tup
     return members or 0, list(campaigns or [])
 
 
-def _members_among(session: Session, prospect_ids: Sequence[int], campaign_ids: list[int] | None = None) -> int:
-    """How many of `prospect_ids` are in any campaign, or in any of `campaign_ids`."""
-    statement = (select(func.count(Membership.prospect_id.distinct()))
-                 .where(among(session, Membership.prospect_id, prospect_ids)))
-    if campaign_ids is not None:
-        statement = statement.where(Membership.campaign_id.in_(campaign_ids))
-    return session.scalar(statement) or 0
+def _members_among(session: Session, prospect_ids: Sequence[int], campaign_ids: list[int]) -> int:
+    """How many of `prospect_ids` are in any of `campaign_ids`."""
+    return session.scalar(select(func.count(Membership.prospect_id.distinct()))
+                          .where(among(session, Membership.prospect_id, prospect_ids),
+                                 Membership.campaign_id.in_(campaign_ids))) or 0
 
 
 # -- delivering -----------------------------------------------------------------------------------------------
