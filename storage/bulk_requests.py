@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    ColumnElement,
     Integer,
     Select,
     cast,
@@ -24,6 +23,7 @@ from sqlalchemy import (
     literal,
     null,
     select,
+    text,
     union_all,
     update,
 )
@@ -35,7 +35,16 @@ from storage.do_not_contact import mark_do_not_contact
 from storage.domains import normalise_domain
 from storage.emails import InvalidEmail, address_key, normalise_email
 from storage.errors import InvalidInput, NotAllowed, NotFound
-from storage.models import Activity, BulkRequest, BulkRequestItem, Campaign, DoNotContact, Membership, Prospect, utcnow
+from storage.models import (
+    UNENGAGED,
+    BulkRequest,
+    BulkRequestItem,
+    Campaign,
+    DoNotContact,
+    Membership,
+    Prospect,
+    utcnow,
+)
 from storage.outbox import enqueue_summary
 from storage.reasons import checked_reason
 
@@ -115,11 +124,11 @@ def _listed(text: str, *, at_most: int, none: str, too_many: str) -> list[str]:
     return found
 
 
-def _matching(session: Session, campaign_id: int, rule: Rule) -> Select[Any]:
+def _matching(campaign_id: int, rule: Rule) -> Select[Any]:
     """The ids of the campaign's prospects that `rule` matches and that are not do not contact yet, as one column
     named prospect_id."""
     if rule.kind == "no-engagement":
-        return _never_engaged(session, campaign_id, rule.min_sent)
+        return _never_engaged(campaign_id, rule.min_sent)
     matched = select(Prospect.id)
     if rule.kind == "domains":
         matched = matched.where(Prospect.email_domain.in_(rule.domains))
@@ -132,35 +141,14 @@ def _matching(session: Session, campaign_id: int, rule: Rule) -> Select[Any]:
     )
 
 
-def _never_engaged(session: Session, campaign_id: int, min_sent: int) -> Select[Any]:
-    """Members sent at least `min_sent` emails of the campaign who never opened or replied to one. The covering
-    index ix_activities_campaign_kind hands over the campaign's "sent" rows in prospect order: they are counted in
-    one pass, and the counts meet the memberships, also in prospect order."""
-    # OFFSET 0 keeps the counting in one place: without it PostgreSQL may split the memberships among parallel
-    # workers and have each of them count every "sent" row again.
-    sent = (
-        select(Activity.prospect_id)
-        .where(Activity.campaign_id == campaign_id, Activity.kind == "sent")
-        .group_by(Activity.prospect_id)
-        .having(func.count() >= min_sent)
-        .offset(0)
-        .subquery("sent")
-    )
-    engaged = select(Activity.prospect_id).where(Activity.campaign_id == campaign_id,
-                                                 Activity.kind.in_(("opened", "replied")))
-    not_engaged: ColumnElement[bool]
-    if session.get_bind().dialect.name == "sqlite":
-        # One lookup table of the engaged, built once, instead of an index search per candidate; without NULLs
-        # (deleted people's rows), for NOT IN a list holding a NULL matches nobody.
-        not_engaged = sent.c.prospect_id.not_in(engaged.where(Activity.prospect_id.is_not(None)))
-    else:
-        # An anti join, which spills to disk if it must; NOT IN would rescan per candidate beyond work_mem.
-        not_engaged = ~exists(engaged.where(Activity.prospect_id == sent.c.prospect_id))
-    return (
-        select(sent.c.prospect_id)
-        .join_from(sent, Membership, (Membership.campaign_id == campaign_id)
-                   & (Membership.prospect_id == sent.c.prospect_id))
-        .where(~exists().where(DoNotContact.prospect_id == sent.c.prospect_id), not_engaged)
+def _never_engaged(campaign_id: int, min_sent: int) -> Select[Any]:
+    """Members sent at least `min_sent` emails of the campaign who never opened or replied to one: a range of
+    ix_memberships_unengaged, whose counts the activity trigger keeps (migration 0009)."""
+    return select(Membership.prospect_id).where(
+        Membership.campaign_id == campaign_id,
+        Membership.sent_count >= min_sent,
+        text(UNENGAGED),
+        ~exists().where(DoNotContact.prospect_id == Membership.prospect_id),
     )
 
 
@@ -190,7 +178,7 @@ def preview(session: Session, campaign_id: int, rule: Rule) -> Preview:
         # The count, and beside it the first few ids: PostgreSQL finds those by merge joins in prospect order and
         # stops after a few rows, where keeping all the matching ids to take them cost an eighth of the preview
         # of a 1,000,000-member campaign. (The other rules match few enough that this makes no difference.)
-        ids = _matching(session, campaign_id, rule).cte("matching").prefix_with("NOT MATERIALIZED")
+        ids = _matching(campaign_id, rule).cte("matching").prefix_with("NOT MATERIALIZED")
         few = select(ids.c.prospect_id).order_by(ids.c.prospect_id).limit(SAMPLE_SIZE).subquery()
         rows = session.execute(union_all(
             select(few.c.prospect_id, cast(null(), BigInteger)),
@@ -201,7 +189,7 @@ def preview(session: Session, campaign_id: int, rule: Rule) -> Preview:
     else:
         # The matching ids gathered once, then counted and the first few taken (SQLite would gather them twice
         # above).
-        ids = _matching(session, campaign_id, rule).cte("matching").prefix_with("MATERIALIZED")
+        ids = _matching(campaign_id, rule).cte("matching").prefix_with("MATERIALIZED")
         first = session.execute(
             select(ids.c.prospect_id, select(func.count()).select_from(ids).scalar_subquery())
             .order_by(ids.c.prospect_id).limit(SAMPLE_SIZE)
@@ -238,7 +226,7 @@ def create_request(
           "prospect_count": 0, "status": "pending", "applied_count": 0, "skipped_count": 0,
           "message_channel": "", "message_ts": ""}],
     ).scalar_one()
-    ids = _matching(session, campaign_id, rule).subquery()
+    ids = _matching(campaign_id, rule).subquery()
     session.execute(insert(BulkRequestItem).from_select(["request_id", "prospect_id"],
                                                         select(literal(request_id), ids.c.prospect_id)))
     # Counted, not taken from the row count: psycopg reports -1 for some INSERT ... SELECT statements.

@@ -67,6 +67,9 @@ class Person:
     campaigns: set[str] = field(default_factory=set)
     changes: int = 0  # moves with every change a screen opened earlier must notice
     bounced: bool = False
+    sent: Counter[str] = field(default_factory=Counter)  # emails sent to this incarnation, by campaign
+    last_sent: str | None = None  # the campaign of the latest: a reply matched by its sender counts there
+    engaged: set[str] = field(default_factory=set)  # campaigns whose emails they replied to
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,20 @@ class Lifecycle:
         """Whom a reply to, or a bounce of, the link's email reaches (rule 8)."""
         return self.by_serial(link.serial) or self.live.get(link.address)
 
+    def send(self, person: Person, campaign: str) -> None:
+        person.sent[campaign] += 1
+        person.last_sent = campaign
+
+    def reply(self, link: Link) -> None:
+        """A reply to the link's email is engagement, in the campaign it answers; a reply matched only by its
+        sender counts in the campaign last sent to them, and nowhere if nothing was."""
+        person = self.by_serial(link.serial)
+        campaign = link.campaign if person is not None else None
+        if person is None and (person := self.live.get(link.address)) is not None:
+            campaign = person.last_sent
+        if person is not None and campaign is not None:
+            person.engaged.add(campaign)
+
     def may_be_an_opt_out(self, link: Link) -> Person | None:
         """The person a card is posted for, if any."""
         person = self.reached_by(link)
@@ -276,12 +293,17 @@ class Lifecycle:
                 if domain_of(key) == domain and self._mark(person, DOMAIN_BLOCKED)]
 
     def matching(self, campaign: str, *, addresses: frozenset[str] | set[str] = frozenset(),
-                 domains: frozenset[str] | set[str] = frozenset()
+                 domains: frozenset[str] | set[str] = frozenset(), min_sent: int | None = None
                  ) -> frozenset[int]:
-        """A bulk request's frozen set: campaign members the rule matches who are not do not contact yet."""
+        """A bulk request's frozen set: campaign members the rule matches who are not do not contact yet. With
+        `min_sent`, the no-engagement rule: sent that many of the campaign's emails and never replied to one."""
+        def matches(key: str, person: Person) -> bool:
+            if min_sent is not None:
+                return person.sent[campaign] >= min_sent and campaign not in person.engaged
+            return key in addresses or domain_of(key) in domains
+
         return frozenset(person.serial for key, person in self.live.items()
-                         if campaign in person.campaigns and person.reason is None
-                         and (key in addresses or domain_of(key) in domains))
+                         if campaign in person.campaigns and person.reason is None and matches(key, person))
 
     def approve(self, request_id: int) -> list[Person]:
         """Rule 7: the frozen set only; the deleted (and anyone re-imported since, a new person) are skipped, and so

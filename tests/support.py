@@ -8,9 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import text
 
-from storage.db import Database
+from storage.db import MIGRATIONS_DIR, Database
 from storage.models import Base
 
 TEST_SECRET_KEY = b"test-secret-key-0123456789-abcdefghijklmnop"
@@ -36,3 +38,23 @@ def empty_database_url(kind: str, request: pytest.FixtureRequest, directory: Pat
         return f"sqlite:///{path}"
     empty_postgres(request.getfixturevalue("_postgres"))
     return POSTGRES_URL
+
+
+def database_at(revision: str, kind: str, request: pytest.FixtureRequest, directory: Path) -> Database:
+    """A new database of `kind` migrated only to `revision`, as an older release left it, for testing what the
+    upgrade does to it: a new SQLite file in `directory`, or the PostgreSQL test server's schema rebuilt (upgrade
+    it before the test ends: the session's later tests use it)."""
+    if kind == "sqlite":
+        database = Database(f"sqlite:///{directory / 'old.db'}")
+    else:
+        database = Database(request.getfixturevalue("_postgres").url.render_as_string(hide_password=False))
+        with database.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    with database.engine.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = connection
+        config.attributes["secret_key"] = TEST_SECRET_KEY
+        command.upgrade(config, revision)
+    return database

@@ -7,14 +7,23 @@ import datetime as dt
 import threading
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from storage import bulk_requests as bulk
 from storage.audit import Actor
 from storage.deletion import delete_prospect
 from storage.do_not_contact import mark_do_not_contact
 from storage.errors import InvalidInput, NotAllowed
-from storage.models import AuditEntry, BulkRequest, DoNotContact, Notification, Prospect, utcnow
+from storage.models import (
+    Activity,
+    AuditEntry,
+    BulkRequest,
+    DoNotContact,
+    Membership,
+    Notification,
+    Prospect,
+    utcnow,
+)
 from storage.sending import is_sendable, record_activity
 from tests import factories
 
@@ -53,6 +62,49 @@ def test_no_engagement_rule_counts_people_sent_enough_who_never_opened_or_replie
         one = bulk.preview(session, campaign["q4"], bulk.parse_rule("no-engagement", min_sent=1))
     assert (three.count, _emails(three)) == (2, ["never1@acme.com", "never2@acme.com"])
     assert one.count == 3 and "few@zeta.io" in _emails(one)
+
+
+def _no_engagement(database, campaign_id, min_sent=3):
+    with database.snapshot() as session:
+        return _emails(bulk.preview(session, campaign_id, bulk.parse_rule("no-engagement", min_sent=min_sent)))
+
+
+def test_activity_another_program_writes_in_bulk_counts_as_the_senders_does(database, campaign):
+    """The shared database's other writers insert activity rows their own way, many in one statement; each row
+    counts once, bounces and anonymous rows not at all."""
+    q4, now = campaign["q4"], utcnow()
+    rows = [{"campaign_id": q4, "prospect_id": campaign["few"], "kind": "sent", "occurred_at": now}] * 2 + [
+        {"campaign_id": q4, "prospect_id": campaign["fresh"], "kind": kind, "occurred_at": now}
+        for kind in ("sent", "sent", "bounced", "sent")] + [
+        {"campaign_id": q4, "prospect_id": None, "kind": "opened", "occurred_at": now}]
+    with database.transaction() as session:
+        session.execute(insert(Activity), rows)
+    with database.snapshot() as session:
+        counts = {pid: (sent, engaged) for pid, sent, engaged in session.execute(
+            select(Membership.prospect_id, Membership.sent_count, Membership.engaged)
+            .where(Membership.campaign_id == q4))}
+    assert counts[campaign["few"]] == (3, False) and counts[campaign["fresh"]] == (3, False)
+    assert counts[campaign["opener"]] == (4, True) and counts[campaign["replier"]] == (3, True)
+    assert _no_engagement(database, q4) == ["few@zeta.io", "fresh@zeta.io", "never1@acme.com", "never2@acme.com"]
+    # An open in the same statement as the sends: engaged, whatever the order of the rows.
+    with database.transaction() as session:
+        session.execute(insert(Activity), [{"campaign_id": q4, "prospect_id": campaign["fresh"], "kind": kind,
+                                            "occurred_at": now} for kind in ("opened", "sent")])
+    assert "fresh@zeta.io" not in _no_engagement(database, q4)
+
+
+def test_someone_deleted_and_imported_again_starts_from_no_emails_sent(database, campaign, cli_actor):
+    q4 = campaign["q4"]
+    with database.transaction() as session:
+        delete_prospect(session, campaign["never1"], actor=cli_actor, block_reimport=False)
+    with database.transaction() as session:
+        again = factories.prospect(session, "never1@acme.com", q4)
+    # Their old emails stay in the campaign's totals, anonymous; they are not this person's.
+    assert _no_engagement(database, q4) == ["never2@acme.com"]
+    with database.transaction() as session:
+        for _ in range(3):
+            record_activity(session, q4, again, "sent")
+    assert _no_engagement(database, q4) == ["never1@acme.com", "never2@acme.com"]
 
 
 def test_domain_and_address_rules(database, campaign):

@@ -13,13 +13,11 @@ import urllib.error
 import urllib.request
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import MetaData, func, select, text
 
 from storage import bulk_requests
 from storage.audit import Actor
-from storage.db import MIGRATIONS_DIR, Database, head_revision
+from storage.db import Database, head_revision
 from storage.keys import address_fingerprint, secret_key_check
 from storage.models import (
     AuditEntry,
@@ -35,7 +33,7 @@ from storage.models import (
 from storage.unsubscribe import unsubscribe_token
 from tests.fake_slack import MANAGER
 from tests.slack_driver import texts
-from tests.support import TEST_SECRET_KEY
+from tests.support import TEST_SECRET_KEY, database_at
 
 
 def csv(tmp_path, name: str, *rows: str) -> str:
@@ -198,26 +196,11 @@ def test_search_folds_case_fully_and_spells_ligatures_out(run, tmp_path):
 NOW = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 
 
-def at_revision(database: Database, revision: str) -> None:
-    with database.engine.begin() as connection:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def first_release(request, tmp_path):
     """A database made by the first release (schema 0004), holding what it could hold: ids it reused after deletes,
     one mailbox as two prospects, a blocked Unicode domain, names its search could not fold."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    else:
-        database = Database(request.getfixturevalue("_postgres").url.render_as_string(hide_password=False))
-        with database.engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    at_revision(database, "0004")
+    database = database_at("0004", request.param, request, tmp_path)
     old_address = address_fingerprint(TEST_SECRET_KEY, "old.person@acme.com")
     with database.engine.begin() as connection:
         tables = MetaData()

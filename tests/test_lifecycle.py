@@ -254,6 +254,17 @@ class LifecycleMachine(RuleBasedStateMachine):
                 f"has id {person.prospect_id}, {person.reason!r}, {sorted(campaigns)}")
 
     @invariant()
+    def engagement_is_the_models(self) -> None:
+        """What the no-engagement rule reads, kept on each membership by the activity trigger."""
+        names = {cid: name for name, cid in self.campaign_ids.items()}
+        with self.database.snapshot() as session:
+            got = {(pid, names[cid]): (sent, bool(engaged)) for pid, cid, sent, engaged in session.execute(
+                select(Membership.prospect_id, Membership.campaign_id, Membership.sent_count, Membership.engaged))}
+        expected = {(person.prospect_id, campaign): (person.sent[campaign], campaign in person.engaged)
+                    for person in self.model.live.values() for campaign in person.campaigns}
+        assert got == expected, f"memberships' (sent, engaged): {got}; the model has {expected}"
+
+    @invariant()
     def nobody_gone_leaves_a_trace(self) -> None:
         gone = [key for key in PEOPLE if key not in self.model.live]
         if not gone:
@@ -355,21 +366,36 @@ class LifecycleMachine(RuleBasedStateMachine):
             # The sender mails every new member who may be emailed: each gets an unsubscribe link.
             for key in expected.created + expected.added:
                 person = self.model.live[key]
-                if person.reason is not None or person.bounced:
-                    continue
-                membership_id = session.scalar(select(Membership.id).where(
-                    Membership.prospect_id == person.prospect_id,
-                    Membership.campaign_id == self.campaign_ids[campaign]))
-                assert membership_id is not None, f"{step}: {key} is not a member of {campaign}"
-                message_id = f"life-{membership_id}-{len(self.model.links)}@acme-sales.example"
-                record_activity(session, self.campaign_ids[campaign], person.prospect_id, "sent",
-                                message_id=message_id)
-                self.model.links.append(Link(unsubscribe_token(self.key, membership_id), membership_id,
-                                             person.serial, key, campaign, message_id))
+                if person.reason is None and not person.bounced:
+                    self.send_email(session, campaign, person, step)
         # An import announces its opt-outs in one summary, not a message each, when it finishes.
         announced = expected.opted_out and stop_after is None
         self.check_step(step, before, changed={*expected.created, *expected.added, *expected.opted_out},
                         notified=[(None, len(expected.opted_out), OWN_OPT_OUT)] if announced else [])
+
+    def send_email(self, session: Session, campaign: str, person: Person, step: str) -> None:
+        """What the sender records of an email it sent: its Message-ID; the email carries an unsubscribe link."""
+        membership_id = session.scalar(select(Membership.id).where(
+            Membership.prospect_id == person.prospect_id, Membership.campaign_id == self.campaign_ids[campaign]))
+        assert membership_id is not None, f"{step}: {person.address} is not a member of {campaign}"
+        message_id = f"life-{membership_id}-{len(self.model.links)}@acme-sales.example"
+        record_activity(session, self.campaign_ids[campaign], person.prospect_id, "sent", message_id=message_id)
+        self.model.send(person, campaign)
+        self.model.links.append(Link(unsubscribe_token(self.key, membership_id), membership_id,
+                                     person.serial, person.address, campaign, message_id))
+
+    @precondition(lambda self: self.model.sendable())
+    @rule(data=st.data())
+    def send_again(self, data: st.DataObject) -> None:
+        """The sender's next step of a campaign: one more email to each member it may still email."""
+        campaign = data.draw(st.sampled_from(sorted({name for name, _ in self.model.sendable()})), label="campaign")
+        step = f"send the next email of {campaign}"
+        before = self.current()
+        with self.database.transaction() as session:
+            for name, key in sorted(self.model.sendable()):
+                if name == campaign:
+                    self.send_email(session, campaign, self.model.live[key], step)
+        self.check_step(step, before, changed=set())
 
     def addresses(self, serials: frozenset[int]) -> list[str]:
         return sorted(person.address for person in map(self.model.by_serial, serials) if person is not None)
@@ -468,6 +494,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.read(reply(PEOPLE[link.address][0][-1], "", subject="unsubscribe",
                             to=unsubscribe_address_for(UNSUBSCRIBE_MAILBOX, link.token)))
         else:
+            self.model.reply(link)
             outcome = self.read(reply(PEOPLE[link.address][0][0], "Please remove me from your list.",
                                       in_reply_to=link.message_id)).outcome
             assert outcome in ("do-not-contact", "already-opted-out", "address-blocked"), f"{step}: {outcome}"
@@ -492,6 +519,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         link = data.draw(st.sampled_from(self.model.links), label="email")
         before = self.current()
         person = self.model.may_be_an_opt_out(link)
+        self.model.reply(link)
         _, first, surname = PEOPLE[link.address]
         result = self.read(reply(link.address, f"Not interested, thanks.\n{first} {surname}",
                                  in_reply_to=link.message_id))
@@ -548,24 +576,33 @@ class LifecycleMachine(RuleBasedStateMachine):
                         notified=[(p.address, 1, "domain-blocked") for p in changed])
 
     @precondition(lambda self: self.campaign_ids)
-    @rule(data=st.data(), by_domain=st.booleans(), reason=st.sampled_from(REASONS))
-    def ask_for_bulk_unsubscribe(self, data: st.DataObject, by_domain: bool, reason: str) -> None:
+    @rule(data=st.data(), kind=st.sampled_from(("addresses", "domains", "no-engagement")),
+          reason=st.sampled_from(REASONS))
+    def ask_for_bulk_unsubscribe(self, data: st.DataObject, kind: str, reason: str) -> None:
         """A member asks about someone the campaign may still email, as people do (among others, maybe);
-        when nobody is left, about anyone: the request matches nobody and is refused."""
+        when nobody is left, about anyone: the request matches nobody and is refused. Or about everyone sent
+        one, two or three of its emails who never replied."""
         targets = sorted(self.model.sendable())
         if targets:
             campaign, key = data.draw(st.sampled_from(targets), label="aimed at")
-            first = PEOPLE[key][0] if not by_domain else [d for d in DOMAINS if identity(f"x@{d}") == f"x@{domain_of(key)}"]
         else:
-            campaign = data.draw(st.sampled_from(sorted(self.campaign_ids)), label="campaign")
-            first = DOMAINS if by_domain else SPELLINGS
-        more = st.lists(st.sampled_from(DOMAINS if by_domain else SPELLINGS), max_size=1 if by_domain else 2)
-        typed = [data.draw(st.sampled_from(first), label="first"), *data.draw(more, label="more")]
-        if by_domain:
-            rule_ = bulk.parse_rule("domains", domains=", ".join(typed))
+            campaign, key = data.draw(st.sampled_from(sorted(self.campaign_ids)), label="campaign"), None
+        if kind == "no-engagement":
+            min_sent = data.draw(st.integers(1, 3), label="emails sent")
+            typed = [f"sent {min_sent}, no reply"]
+            rule_ = bulk.parse_rule(kind, min_sent=min_sent)
+            frozen = self.model.matching(campaign, min_sent=min_sent)
+        elif kind == "domains":
+            first = DOMAINS if key is None else [d for d in DOMAINS if identity(f"x@{d}") == f"x@{domain_of(key)}"]
+            typed = [data.draw(st.sampled_from(first), label="first"),
+                     *data.draw(st.lists(st.sampled_from(DOMAINS), max_size=1), label="more")]
+            rule_ = bulk.parse_rule(kind, domains=", ".join(typed))
             frozen = self.model.matching(campaign, domains={domain_of(identity(f"x@{d}")) for d in typed})
         else:
-            rule_ = bulk.parse_rule("addresses", addresses="\n".join(typed))
+            first = SPELLINGS if key is None else PEOPLE[key][0]
+            typed = [data.draw(st.sampled_from(first), label="first"),
+                     *data.draw(st.lists(st.sampled_from(SPELLINGS), max_size=2), label="more")]
+            rule_ = bulk.parse_rule(kind, addresses="\n".join(typed))
             frozen = self.model.matching(campaign, addresses={identity(a) for a in typed})
         step = f"bulk request in {campaign} for {typed} ({reason})"
         before = self.current()
@@ -575,7 +612,7 @@ class LifecycleMachine(RuleBasedStateMachine):
                                                  note="cleanup", reason=reason)
                 view = bulk.request_view(session, request_id)
         except InvalidInput:
-            event("bulk request: matches nobody")
+            event(f"bulk request ({kind}): matches nobody")
             assert not frozen, f"{step}: refused as matching nobody; the model freezes {self.addresses(frozen)}"
             self.check_step(step, before, changed=set(), refused=True)
             return
@@ -583,6 +620,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert (view.prospect_count, sorted(identity(p.email) for p in view.sample)) == (len(frozen), expected), (
             f"{step}: froze {[p.email for p in view.sample]}, the model {expected}")
         self.model.requests[request_id] = Request(request_id, campaign, frozen, reason)
+        event(f"bulk request ({kind}): frozen")
         self.check_step(step, before, changed=set())
 
     @precondition(lambda self: self.model.requests)
