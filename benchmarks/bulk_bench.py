@@ -3,7 +3,7 @@ the same run:
 
 - the preview count of "no opens and no replies after 3 emails sent" in a 1,000,000-prospect campaign whose members
   were each sent 0–6 emails (of those sent any, ~10% opened and ~2% replied; 2% of members are do not contact
-  already), through `bulk_requests.preview`, vs a raw count of the campaign's memberships;
+  already), through `bulk_requests.preview`, vs a raw count of the same rows of the same index (the count alone);
 - a manager approving a 100,000-prospect request, through `bulk_requests.decide` in its own transaction (commit
   included), vs a raw INSERT ... SELECT of a request's 100,000 frozen prospects into do_not_contact in one
   transaction, and beside it the `sqlite3` shell's `.import` / PostgreSQL's COPY of 100,000 such rows;
@@ -35,7 +35,7 @@ from storage.campaigns import get_or_create_campaign
 from storage.db import Database
 from storage.do_not_contact import mark_do_not_contact
 from storage.fast_insert import bulk_insert
-from storage.models import Activity, Membership, utcnow
+from storage.models import UNENGAGED, Activity, Membership, utcnow
 
 APPROVAL_BATCH = 100_000
 REPEATS = 3
@@ -108,8 +108,15 @@ def request_for(database: Database, campaign_id: int) -> tuple[int, float]:
     return request_id, time.perf_counter() - start
 
 
-# The preview's floor, a raw count of the campaign's memberships, is one read statement: its own snapshot, which
-# no transaction around it makes faster.
+# The preview's floor is the count alone, by hand: one read statement over the same range of the same partial index
+# (ix_memberships_unengaged), with the same anti join on do_not_contact, without the sample of five or the
+# campaign's name. It is its own snapshot, which no transaction around it makes faster. (A count of the campaign's
+# memberships, the floor before migration 0009, reads every member, and PostgreSQL's preview beat it: 0.81×.)
+FLOOR_PREVIEW = f"""SELECT count(*) FROM memberships m
+WHERE m.campaign_id = {{mark}} AND m.sent_count >= {{mark}} AND {UNENGAGED}
+  AND NOT EXISTS (SELECT 1 FROM do_not_contact d WHERE d.prospect_id = m.prospect_id)"""
+
+
 def bench_preview(database: Database, campaign_id: int, expected: int) -> tuple[list[float], list[float]]:
     rule = bulk.parse_rule("no-engagement", min_sent=MIN_SENT)
     through_storage = []
@@ -126,8 +133,8 @@ def bench_preview(database: Database, campaign_id: int, expected: int) -> tuple[
         mark = "?" if database.is_sqlite else "%s"
         for _ in range(PREVIEW_REPEATS):
             start = time.perf_counter()
-            cursor.execute(f"SELECT count(*) FROM memberships WHERE campaign_id = {mark}", (campaign_id,))
-            cursor.fetchall()
+            cursor.execute(FLOOR_PREVIEW.format(mark=mark), (campaign_id, MIN_SENT))
+            assert cursor.fetchall() == [(expected,)]
             connection.commit()
             raw.append(time.perf_counter() - start)
     finally:
@@ -205,7 +212,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     print(f"[{kind}] previewing ×{PREVIEW_REPEATS} …", file=sys.stderr, flush=True)
     previews, counts = bench_preview(database, big_id, expected)
     figures.append(Figure(kind, f"preview no-engagement (≥ {MIN_SENT} sent), {len(member_ids):,}-member campaign (s)",
-                          median(previews), max(previews), "s", "raw count of its memberships", median(counts),
+                          median(previews), max(previews), "s", "raw count of the same index range", median(counts),
                           "≤ 0.5 s", max(previews) <= 0.5))
 
     print(f"[{kind}] freezing and approving {batch:,}-prospect requests ×{REPEATS} …", file=sys.stderr, flush=True)
