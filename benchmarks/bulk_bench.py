@@ -5,8 +5,9 @@ the same run:
   were each sent 0–6 emails (of those sent any, ~10% opened and ~2% replied; 2% of members are do not contact
   already), through `bulk_requests.preview`, vs a raw count of the same rows of the same index (the count alone);
 - a manager approving a 100,000-prospect request, through `bulk_requests.decide` in its own transaction (commit
-  included), vs a raw INSERT ... SELECT of a request's 100,000 frozen prospects into do_not_contact in one
-  transaction, and beside it the `sqlite3` shell's `.import` / PostgreSQL's COPY of 100,000 such rows;
+  included), vs raw INSERT ... SELECTs of a request's 100,000 frozen prospects into do_not_contact and of their
+  audit rows in one transaction, and beside it the `sqlite3` shell's `.import` / PostgreSQL's COPY of 100,000 such
+  rows and their audit rows;
 - freezing that request (`bulk_requests.create_request`), for the record: no target.
 
 Each approval takes a request frozen the way the product freezes it: `create_request` with the no-engagement rule,
@@ -27,7 +28,14 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from benchmarks.common import Figure, benchmark_main, imported_database, median
-from benchmarks.floors import bulk_load, bulk_loader_name, one_transaction
+from benchmarks.floors import (
+    as_parameters,
+    audit_load,
+    bulk_load,
+    bulk_loader_name,
+    do_not_contact_audit,
+    one_transaction,
+)
 from benchmarks.storage_bench import generate_csv, raw_connection
 from storage import bulk_requests as bulk
 from storage.audit import Actor
@@ -160,28 +168,40 @@ def approve(database: Database, request_id: int, expected: int) -> float:
 # reads the items as the approval must: kept, inside one explicit transaction (BEGIN IMMEDIATE on SQLite, on the
 # project's connection and its 64 MiB page cache).
 def floor_approve(database: Database, request_id: int) -> float:
-    """The database's own cost: one raw INSERT ... SELECT of the request's frozen prospects, one transaction."""
+    """The database's own cost: raw INSERT ... SELECTs of the request's frozen prospects into do_not_contact and
+    of their audit rows into audit_log (every change keeps its own), one transaction."""
     mark = "?" if database.is_sqlite else "%s"
-    stamp = utcnow()
+    json_mark = mark if database.is_sqlite else "%s::json"
+    now = utcnow()
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if database.is_sqlite else now
+    audit = do_not_contact_audit("no-interest", MANAGER.who, "bulk", stamp)
     start = time.perf_counter()
     with one_transaction(database) as cursor:
         cursor.execute(
             "INSERT INTO do_not_contact (prospect_id, reason, note, actor, channel, created_at, revision) "
             f"SELECT prospect_id, 'no-interest', '', {mark}, 'bulk', {mark}, 1 FROM bulk_request_items "
             f"WHERE request_id = {mark}",
-            (MANAGER.who, stamp.strftime("%Y-%m-%d %H:%M:%S.%f") if database.is_sqlite else stamp, request_id),
+            (MANAGER.who, stamp, request_id),
+        )
+        cursor.execute(
+            "INSERT INTO audit_log (prospect_id, occurred_at, actor, channel, action, before, after) "
+            f"SELECT prospect_id, {mark}, {mark}, {mark}, {mark}, {json_mark}, {json_mark} FROM bulk_request_items "
+            f"WHERE request_id = {mark}",
+            (*as_parameters(audit), request_id),
         )
     return time.perf_counter() - start
 
 
 def floor_bulk_load(database: Database, prospect_ids: Sequence[int], workdir: Path) -> float:
     """The second floor: the same do-not-contact rows for `prospect_ids` (members not in any request, not marked),
-    finished in memory, loaded by the sqlite3 shell's .import or COPY in one transaction."""
+    finished in memory, with their audit rows, loaded by the sqlite3 shell's .import or COPY in one transaction."""
     stamp = utcnow()
     created = stamp.strftime("%Y-%m-%d %H:%M:%S.%f") if database.is_sqlite else stamp
+    audit = do_not_contact_audit("no-interest", MANAGER.who, "bulk", created)
     return bulk_load(database, "do_not_contact",
                      ["prospect_id", "reason", "note", "actor", "channel", "created_at", "revision"],
-                     [(pid, "no-interest", "", MANAGER.who, "bulk", created, 1) for pid in prospect_ids], workdir)
+                     [(pid, "no-interest", "", MANAGER.who, "bulk", created, 1) for pid in prospect_ids], workdir,
+                     also=[audit_load(prospect_ids, audit)])
 
 
 def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: Path, prefixes: list[str]) -> list[Figure]:
@@ -226,7 +246,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
         start = (2 * REPEATS + n) * batch
         loads.append(floor_bulk_load(database, sorted(pool[start : start + batch]), workdir))
     figures.append(Figure(kind, f"approve a {batch:,}-prospect request, commit included (s)", median(approvals),
-                          max(approvals), "s", "raw INSERT … SELECT of its items, one transaction", median(floors),
+                          max(approvals), "s", "raw INSERT … SELECT of its items and their audit rows, one transaction", median(floors),
                           "≤ 2 s", max(approvals) <= 2, bulk_loader_name(database), median(loads)))
     figures.append(Figure(kind, f"freeze a {batch:,}-prospect request (s)", median(freezes), max(freezes), "s",
                           "—", float("nan"), "—", None))

@@ -34,13 +34,15 @@ from sqlalchemy.schema import CreateIndex, DropIndex
 
 from storage.db import Database
 from storage.deferred_indexes import DEFERRABLE
-from storage.models import Prospect
+from storage.models import AuditEntry, Prospect
 
 SQLITE_SHELL = shutil.which("sqlite3")
 SHELL_FLOOR = "sqlite3 shell .import --csv"
 COPY_FLOOR = "COPY … FROM STDIN"
 # The pragmas storage.db._configure_sqlite sets on every connection. The shell gets the values read back from a
 # connection the project opened, not copies of the constants, so the two can not drift apart.
+# One bulk load: a table, its columns, and the rows, tuples in that order.
+Load = tuple[str, Sequence[str], Sequence[tuple[Any, ...]]]
 PROJECT_PRAGMAS = ("foreign_keys", "secure_delete", "cache_size", "synchronous", "wal_autocheckpoint",
                    "journal_size_limit", "busy_timeout")
 
@@ -149,38 +151,69 @@ def deferred_index_sql(database: Database, table: str) -> tuple[list[str], list[
 # runs: executemany 0.23 / 0.30 / 0.23 s; INSERT … SELECT FROM unnest(%s::bigint[]) 0.070 / 0.067 / 0.069 s <- kept;
 # COPY 0.076 / 0.075 / 0.078 s (the second floor).
 def floor_insert_for_ids(database: Database, table: str, id_column: str, ids: Sequence[int],
-                         values: dict[str, Any]) -> float:
+                         values: dict[str, Any], *, audited: dict[str, Any] | None = None) -> float:
     """Seconds to insert one row per id into `table`, the other columns `values` (the same for every row), one
-    transaction, one INSERT … SELECT over the ids sent as one parameter."""
-    names = ", ".join([id_column, *values])
-    if database.is_sqlite:
-        marks = ", ".join("?" * len(values))
-        sql = f"INSERT INTO {table} ({names}) SELECT value, {marks} FROM json_each(?)"
-        params: tuple[Any, ...] = (*values.values(), json.dumps(list(ids)))
-    else:
-        marks = ", ".join(["%s"] * len(values))
-        sql = f"INSERT INTO {table} ({names}) SELECT id, {marks} FROM unnest(%s::bigint[]) AS ids(id)"
-        params = (*values.values(), list(ids))
+    transaction, one INSERT … SELECT over the ids sent as one parameter. With `audited` (an audit_log row's
+    columns but its prospect_id, as `do_not_contact_audit` makes them), each id's audit row too, in the same
+    transaction and the same way: the feature writes one for every change."""
+    statements = [ids_insert(database, table, id_column, ids, values)]
+    if audited is not None:
+        statements.append(ids_insert(database, AuditEntry.__tablename__, "prospect_id", ids, audited))
     start = time.perf_counter()
     with one_transaction(database) as cursor:
-        cursor.execute(sql, params)
+        for sql, params in statements:
+            cursor.execute(sql, params)
     return time.perf_counter() - start
 
 
+def ids_insert(database: Database, table: str, id_column: str, ids: Sequence[int],
+               values: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """The INSERT … SELECT of floor_insert_for_ids, and its parameters. A dict value is JSON."""
+    names = ", ".join([id_column, *values])
+    constants = as_parameters(values)
+    if database.is_sqlite:
+        marks = ", ".join("?" * len(values))
+        return (f"INSERT INTO {table} ({names}) SELECT value, {marks} FROM json_each(?)",
+                (*constants, json.dumps(list(ids))))
+    marks = ", ".join("%s::json" if isinstance(value, dict) else "%s" for value in values.values())
+    return (f"INSERT INTO {table} ({names}) SELECT id, {marks} FROM unnest(%s::bigint[]) AS ids(id)",
+            (*constants, list(ids)))
+
+
+def do_not_contact_audit(reason: str, actor: str, channel: str, when: Any) -> dict[str, Any]:
+    """The audit row storage.do_not_contact writes for each prospect it marks (no note), but its prospect_id."""
+    return {"occurred_at": when, "actor": actor, "channel": channel, "action": "do_not_contact",
+            "before": {"do_not_contact": None},
+            "after": {"do_not_contact": {"reason": reason, "channel": channel, "has_note": False}}}
+
+
+def audit_load(ids: Sequence[int], audit: dict[str, Any]) -> Load:
+    """The audit rows of `do_not_contact_audit` for `ids`, as bulk_load's `also` takes them."""
+    constants = as_parameters(audit)
+    return AuditEntry.__tablename__, ["prospect_id", *audit], [(pid, *constants) for pid in ids]
+
+
+def as_parameters(values: dict[str, Any]) -> tuple[Any, ...]:
+    """The values as statement parameters: a dict is JSON (for PostgreSQL, cast it: `%s::json`)."""
+    return tuple(json.dumps(value) if isinstance(value, dict) else value for value in values.values())
+
+
 def bulk_load(database: Database, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
-              workdir: Path) -> float:
+              workdir: Path, *, also: Sequence[Load] = ()) -> float:
     """The second floor, another program's bulk path: seconds for the `sqlite3` shell's `.import --csv` (SQLite)
-    or `COPY … FROM STDIN` (PostgreSQL) to load `rows` into `table`, in one transaction. NaN when SQLite's shell
-    is not installed."""
+    or `COPY … FROM STDIN` (PostgreSQL) to load `rows` into `table`, and the loads in `also` (table, columns,
+    rows) after it, in one transaction. NaN when SQLite's shell is not installed."""
     drops, creates = deferred_index_sql(database, table)
+    loads: list[Load] = [(table, columns, rows), *also]
     if not database.is_sqlite:
         start = time.perf_counter()
         with one_transaction(database) as cursor:
             for statement in drops:
                 cursor.execute(statement)
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+            for name, names, loaded in loads:
+                with cursor.copy(f"COPY {name} ({', '.join(names)}) FROM STDIN") as copy:
+                    for row in loaded:
+                        copy.write_row(row)
             for statement in creates:
                 cursor.execute(statement)
         return time.perf_counter() - start
@@ -196,22 +229,28 @@ def bulk_load(database: Database, table: str, columns: Sequence[str], rows: Sequ
     try:
         cursor = connection.cursor()
         pragmas = [f"PRAGMA {name} = {cursor.execute(f'PRAGMA {name}').fetchone()[0]}" for name in PROJECT_PRAGMAS]
-        path = workdir / f"{table}-floor.csv"
-        before = shell_csv(cursor, table, columns, rows, path)
+        paths = [workdir / f"{name}-floor.csv" for name, _, _ in loads]
+        before = [shell_csv(cursor, name, names, loaded, path) for (name, names, loaded), path in zip(loads, paths)]
+        imports = [f".import --csv {path} {name}" for (name, _, _), path in zip(loads, paths)]
+        if len(imports) > 1:
+            # .import begins and commits a transaction only when none is open: the loads commit together.
+            imports = ["BEGIN", *imports, "COMMIT"]
         start = time.perf_counter()
         # .import runs its INSERTs in one transaction (BEGIN before the first row, COMMIT after the last).
         # Into an empty prospects, as the import does: indexes dropped before and built after (one transaction
         # each side of the .import's own).
         result = subprocess.run([SQLITE_SHELL, "-batch", str(database.path), *pragmas,
                                  *([f"BEGIN; {'; '.join(drops)}; COMMIT"] if drops else []),
-                                 f".import --csv {path} {table}",
+                                 *imports,
                                  *([f"BEGIN; {'; '.join(creates)}; COMMIT"] if creates else [])],
                                 capture_output=True, text=True)
         elapsed = time.perf_counter() - start
-        loaded = cursor.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before
-        if result.returncode != 0 or loaded != len(rows):
-            raise RuntimeError(f"sqlite3 .import loaded {loaded} of {len(rows)} rows: {result.stderr.strip()[-2000:]}")
-        path.unlink()
+        for (name, _, loaded), count, path in zip(loads, before, paths):
+            added = cursor.execute(f"SELECT count(*) FROM {name}").fetchone()[0] - count
+            if result.returncode != 0 or added != len(loaded):
+                raise RuntimeError(f"sqlite3 .import loaded {added} of {len(loaded)} rows into {name}: "
+                                   f"{result.stderr.strip()[-2000:]}")
+            path.unlink()
         return elapsed
     finally:
         connection.close()
