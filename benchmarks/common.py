@@ -146,12 +146,17 @@ def generated_export(prospects: int, generate: Callable[[Path, int], list[str]]
         yield workdir, csv_path, generate(csv_path, prospects)
 
 
-def benchmark_main(doc: str, run: Callable[..., list[Figure]], generate: Callable[[Path, int], list[str]]) -> None:
-    """The command line every benchmark script shares: which databases, how many prospects, where to write."""
+def benchmark_main(doc: str, run: Callable[..., list[Figure]], generate: Callable[[Path, int], list[str]], *,
+                   own_options: Callable[[argparse.ArgumentParser], None] | None = None,
+                   into: argparse.Namespace | None = None) -> None:
+    """The command line every benchmark script shares: which databases, how many prospects, where to write; and
+    a script's `own_options`, parsed with them into `into`."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_benchmark_arguments(parser)
     parser.add_argument("--out", type=Path, help="Also write the table to this markdown file.")
-    args = parser.parse_args()
+    if own_options is not None:
+        own_options(parser)
+    args = parser.parse_args(namespace=into)
     kinds = chosen_databases(parser, args)
     figures: list[Figure] = []
     before = cpu_pressure()

@@ -615,13 +615,21 @@ def prospect_ids_of(database: Database) -> list[int]:
         return [row[0] for row in conn.exec_driver_sql("SELECT id FROM prospects").all()]
 
 
+def storage_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--extra-prospects", type=int, default=0, metavar="N",
+                        help="Then grow the database by N prospects and search again (the 3,000,000 case).")
+    parser.add_argument("--search-only", action="store_true", help="Measure the searches alone.")
+    parser.add_argument("--keep-database", type=Path, metavar="DIR",
+                        help="With --search-only: keep the database built in DIR, and reuse it next time.")
+
+
+def run_chosen(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: Path,
+               prefixes: list[str]) -> list[Figure]:
+    return (run_search if OPTIONS.search_only else run)(kind, prospects, postgres_url, workdir, csv_path, prefixes)
+
+
 def main() -> None:
-    options = argparse.ArgumentParser(add_help=False)
-    options.add_argument("--extra-prospects", type=int, default=0)
-    options.add_argument("--search-only", action="store_true")
-    options.add_argument("--keep-database", type=Path)
-    _, sys.argv[1:] = options.parse_known_args(namespace=OPTIONS)
-    benchmark_main(__doc__ or "", run_search if OPTIONS.search_only else run, generate_csv)
+    benchmark_main(__doc__ or "", run_chosen, generate_csv, own_options=storage_options, into=OPTIONS)
 
 
 if __name__ == "__main__":
