@@ -10,7 +10,9 @@ Every write floor here:
   pragmas: page cache `cache_size = -storage.db.SQLITE_CACHE_KIB` (64 MiB), WAL, synchronous NORMAL, foreign keys
   and secure_delete on, wal_autocheckpoint 16384;
 - writes into the real, migrated table: the same columns, constraints, foreign keys and indexes;
-- takes rows prepared in memory before the clock starts (tuples, or an id list), as no feature gets them for free.
+- takes rows prepared in memory before the clock starts (tuples, or an id list), as no feature gets them for free;
+- writes every row the feature must write for the same work, and nothing more: an import's floor puts the people
+  it loads in a campaign (memberships_sql), a do-not-contact floor writes each prospect's audit row.
 
 Each write floor has a second, independent one beside it, from another program: the `sqlite3` command-line
 shell's `.import --csv` (the rows written to a CSV before the clock, the shell given the project's pragmas) and
@@ -99,10 +101,11 @@ def one_transaction(database: Database) -> Iterator[Any]:
 # transaction and their clock (`deferred_index_sql`). On this machine the staged insert then runs 61,000 rows/s at
 # 200,000 rows and 89,000 at 1,000,000 (2026-11-30, quiet), where keeping the indexes it fell to about 25,000 at
 # 1,000,000 (above).
-def floor_insert_rows(database: Database, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> float:
-    """Seconds to insert `rows` (tuples in `columns` order, in the database's own form) into `table`, one
-    transaction, through the fastest statement path measured above; into an empty `prospects`, its secondary
-    indexes dropped first and built after the load, in the same transaction."""
+def floor_insert_rows(database: Database, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], *,
+                      then: Sequence[str] = ()) -> float:
+    """Seconds to insert `rows` (tuples in `columns` order, in the database's own form) into `table`, then run the
+    statements `then` (memberships_sql), one transaction, through the fastest statement path measured above; into
+    an empty `prospects`, its secondary indexes dropped first and built after the load, in the same transaction."""
     names = ", ".join(columns)
     drops, creates = deferred_index_sql(database, table)
     if database.is_sqlite:
@@ -115,7 +118,7 @@ def floor_insert_rows(database: Database, table: str, columns: Sequence[str], ro
             cursor.executemany(f"INSERT INTO floor_stage VALUES ({marks})", rows)
             cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM floor_stage")
             cursor.execute("DROP TABLE floor_stage")
-            for statement in creates:
+            for statement in [*then, *creates]:
                 cursor.execute(statement)
         return time.perf_counter() - start
     types = postgres_array_types(database, table, columns)
@@ -126,9 +129,17 @@ def floor_insert_rows(database: Database, table: str, columns: Sequence[str], ro
         for statement in drops:
             cursor.execute(statement)
         cursor.execute(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})", params)
-        for statement in creates:
+        for statement in [*then, *creates]:
             cursor.execute(statement)
     return time.perf_counter() - start
+
+
+def memberships_sql(campaign_id: int, after_id: int, added_at: str) -> str:
+    """The statement that puts every prospect with an id above `after_id` in the campaign, as an import adds the
+    people it creates: the database makes those rows from the prospects just loaded, in one pass. `added_at` in
+    the database's own form (for SQLite, the text SQLAlchemy stores)."""
+    return (f"INSERT INTO memberships (campaign_id, prospect_id, status, added_at) "
+            f"SELECT {int(campaign_id)}, id, 'active', '{added_at}' FROM prospects WHERE id > {int(after_id)}")
 
 
 def deferred_index_sql(database: Database, table: str) -> tuple[list[str], list[str]]:
@@ -199,10 +210,11 @@ def as_parameters(values: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def bulk_load(database: Database, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
-              workdir: Path, *, also: Sequence[Load] = ()) -> float:
+              workdir: Path, *, also: Sequence[Load] = (), then: Sequence[str] = ()) -> float:
     """The second floor, another program's bulk path: seconds for the `sqlite3` shell's `.import --csv` (SQLite)
     or `COPY … FROM STDIN` (PostgreSQL) to load `rows` into `table`, and the loads in `also` (table, columns,
-    rows) after it, in one transaction. NaN when SQLite's shell is not installed."""
+    rows) after it, then the statements `then` (memberships_sql), in one transaction. NaN when SQLite's shell is
+    not installed."""
     drops, creates = deferred_index_sql(database, table)
     loads: list[Load] = [(table, columns, rows), *also]
     if not database.is_sqlite:
@@ -214,7 +226,7 @@ def bulk_load(database: Database, table: str, columns: Sequence[str], rows: Sequ
                 with cursor.copy(f"COPY {name} ({', '.join(names)}) FROM STDIN") as copy:
                     for row in loaded:
                         copy.write_row(row)
-            for statement in creates:
+            for statement in [*then, *creates]:
                 cursor.execute(statement)
         return time.perf_counter() - start
     if SQLITE_SHELL is None:
@@ -231,7 +243,7 @@ def bulk_load(database: Database, table: str, columns: Sequence[str], rows: Sequ
         pragmas = [f"PRAGMA {name} = {cursor.execute(f'PRAGMA {name}').fetchone()[0]}" for name in PROJECT_PRAGMAS]
         paths = [workdir / f"{name}-floor.csv" for name, _, _ in loads]
         before = [shell_csv(cursor, name, names, loaded, path) for (name, names, loaded), path in zip(loads, paths)]
-        imports = [f".import --csv {path} {name}" for (name, _, _), path in zip(loads, paths)]
+        imports = [f".import --csv {path} {name}" for (name, _, _), path in zip(loads, paths)] + list(then)
         if len(imports) > 1:
             # .import begins and commits a transaction only when none is open: the loads commit together.
             imports = ["BEGIN", *imports, "COMMIT"]

@@ -49,6 +49,7 @@ from benchmarks.floors import (
     do_not_contact_audit,
     floor_insert_for_ids,
     floor_insert_rows,
+    memberships_sql,
 )
 from storage.audit import Actor
 from storage.campaigns import find_campaign, get_or_create_campaign
@@ -143,6 +144,17 @@ def prospect_tuples(path: Path, is_sqlite: bool) -> tuple[list[str], list[tuple]
         rows.append(row)
     columns = list(rows[0])
     return columns, [tuple(row[c] for c in columns) for row in rows]
+
+
+def floor_memberships(database: Database) -> str:
+    """The statement a floor runs after loading prospects: a new campaign (made now, off the clock) gets every
+    prospect loaded, as an import puts the people it creates in its campaign."""
+    with database.transaction() as session:
+        campaign_id = get_or_create_campaign(session, f"Floor {utcnow():%H%M%S%f}", Actor("cli:benchmark", "cli")).id
+        after_id = session.scalar(select(func.coalesce(func.max(Prospect.id), 0))) or 0
+    now = utcnow()
+    return memberships_sql(campaign_id, after_id, now.strftime("%Y-%m-%d %H:%M:%S.%f") if database.is_sqlite
+                           else now.isoformat())
 
 
 def read_csv_rows(path: Path) -> list[tuple]:
@@ -470,13 +482,13 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     database = fresh_database(kind, workdir, postgres_url, "floor")
     columns, rows = prospect_tuples(csv_path, database.is_sqlite)
     print(f"[{kind}] floors: raw insert …", file=sys.stderr, flush=True)
-    floor_seconds = floor_insert_rows(database, "prospects", columns, rows)
+    floor_seconds = floor_insert_rows(database, "prospects", columns, rows, then=[floor_memberships(database)])
     raw_marks = floor_do_not_contact(database, prospect_ids_of(database), workdir)
     database.dispose()
     bulk_name = bulk_loader_name(database)
     database = fresh_database(kind, workdir, postgres_url, "floor-bulk")
     print(f"[{kind}] floors: {bulk_name} …", file=sys.stderr, flush=True)
-    load_seconds = bulk_load(database, "prospects", columns, rows, workdir)
+    load_seconds = bulk_load(database, "prospects", columns, rows, workdir, then=[floor_memberships(database)])
     del rows
     loaded_marks = ([float("nan")] if math.isnan(load_seconds)
                     else floor_do_not_contact(database, prospect_ids_of(database), workdir, bulk_loader=True))
@@ -489,9 +501,11 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
         ["-m", "bot.cli", "import", str(csv_path), "--campaign", "Big campaign"],
         {**env, "DATABASE_URL": url},
     )
+    import_target = 50_000 if database.is_sqlite else 30_000  # issue 14, item 2
     figures.append(Figure(kind, f"import {prospects:,}-row CSV (rows/s)", prospects / seconds, prospects / seconds,
-                          "rows/s", "raw insert, one transaction", prospects / floor_seconds, "≥ 50,000 rows/s",
-                          prospects / seconds >= 50_000, bulk_name, prospects / load_seconds))
+                          "rows/s", "raw insert, memberships included, one transaction", prospects / floor_seconds,
+                          f"≥ {import_target:,} rows/s", prospects / seconds >= import_target, bulk_name,
+                          prospects / load_seconds))
     figures.append(Figure(kind, "import peak memory (MB)", peak_mb, peak_mb, "MB", "—", float("nan"), "≤ 300 MB",
                           peak_mb <= 300))
 
@@ -594,12 +608,20 @@ def bench_live_import(database: Database, prospect_ids: list[int], small_id: int
             colleague.join()
         saver.dispose()
     path.unlink()
+    # The floor: as many other new people's finished rows, and their memberships, inserted raw into the same
+    # populated database (every index kept, as the import keeps them there) in one transaction, nothing else running.
+    generate_csv(path, LIVE_IMPORT_ROWS, seed=5, start=len(prospect_ids) * 20)
+    columns, rows = prospect_tuples(path, database.is_sqlite)
+    path.unlink()
+    print(f"[{kind}] floor: {LIVE_IMPORT_ROWS:,} new rows inserted raw …", file=sys.stderr, flush=True)
+    floor_seconds = floor_insert_rows(database, "prospects", columns, rows, then=[floor_memberships(database)])
     size = f"{len(prospect_ids):,}"
     ms, quiet_ms = [s * 1000 for s in saves], [s * 1000 for s in quiet]
     return [
         Figure(kind, f"import {LIVE_IMPORT_ROWS:,} new rows into {size} prospects, saves going on (rows/s)",
-               LIVE_IMPORT_ROWS / seconds, LIVE_IMPORT_ROWS / seconds, "rows/s", "—", float("nan"),
-               "≥ 20,000 rows/s", LIVE_IMPORT_ROWS / seconds >= 20_000),
+               LIVE_IMPORT_ROWS / seconds, LIVE_IMPORT_ROWS / seconds, "rows/s",
+               "raw insert of as many rows and memberships, one transaction, nothing else running",
+               LIVE_IMPORT_ROWS / floor_seconds, "≥ 20,000 rows/s", LIVE_IMPORT_ROWS / seconds >= 20_000),
         Figure(kind, f"a save during that import, {len(saves)} saves (ms; p99 column: slowest)", median(ms), max(ms),
                "ms", "the same save, no import running", median(quiet_ms), "slowest ≤ 1,000 ms", max(ms) <= 1000),
         Figure(kind, f"the sender reading a campaign's recipients during that import, {len(reads)} reads (s; p99 "
