@@ -7,7 +7,7 @@ the same run:
 - a manager approving a 100,000-prospect request, through `bulk_requests.decide` in its own transaction (commit
   included), vs raw INSERT ... SELECTs of a request's 100,000 frozen prospects into do_not_contact and of their
   audit rows in one transaction, and beside it the `sqlite3` shell's `.import` / PostgreSQL's COPY of 100,000 such
-  rows and their audit rows;
+  rows, their audit rows made from them;
 - freezing that request (`bulk_requests.create_request`), for the record: no target.
 
 Each approval takes a request frozen the way the product freezes it: `create_request` with the no-engagement rule,
@@ -30,7 +30,7 @@ from sqlalchemy import select, text
 from benchmarks.common import Figure, benchmark_main, imported_database, median
 from benchmarks.floors import (
     as_parameters,
-    audit_load,
+    audit_sql,
     bulk_load,
     bulk_loader_name,
     do_not_contact_audit,
@@ -194,14 +194,15 @@ def floor_approve(database: Database, request_id: int) -> float:
 
 def floor_bulk_load(database: Database, prospect_ids: Sequence[int], workdir: Path) -> float:
     """The second floor: the same do-not-contact rows for `prospect_ids` (members not in any request, not marked),
-    finished in memory, with their audit rows, loaded by the sqlite3 shell's .import or COPY in one transaction."""
+    finished in memory, loaded by the sqlite3 shell's .import or COPY, and their audit rows made from them by one
+    INSERT … SELECT, in one transaction."""
     stamp = utcnow()
     created = stamp.strftime("%Y-%m-%d %H:%M:%S.%f") if database.is_sqlite else stamp
     audit = do_not_contact_audit("no-interest", MANAGER.who, "bulk", created)
     return bulk_load(database, "do_not_contact",
                      ["prospect_id", "reason", "note", "actor", "channel", "created_at", "revision"],
                      [(pid, "no-interest", "", MANAGER.who, "bulk", created, 1) for pid in prospect_ids], workdir,
-                     also=[audit_load(prospect_ids, audit)])
+                     then=[audit_sql(database, audit, "no-interest", created)])
 
 
 def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: Path, prefixes: list[str]) -> list[Figure]:

@@ -43,7 +43,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 from benchmarks import common
 from benchmarks.common import BENCH_SECRET_KEY, Figure, benchmark_main, fresh_database, median, percentile
 from benchmarks.floors import (
-    audit_load,
+    audit_sql,
     bulk_load,
     bulk_loader_name,
     do_not_contact_audit,
@@ -412,20 +412,22 @@ def floor_do_not_contact(floor_database: Database, floor_ids: list[int], workdir
     """REPEATS batches of do-not-contact rows for prospects drawn as bench_do_not_contact draws them (sorted, which
     any program may do), each batch in one transaction with each prospect's audit row, as the feature writes them:
     one INSERT … SELECT over the ids per table (floors.py says how that was chosen), or with `bulk_loader` the
-    sqlite3 shell's .import / COPY of the finished rows."""
+    sqlite3 shell's .import / COPY of the finished rows and an INSERT … SELECT of their audit rows from them."""
     batch_size = min(DNC_BATCH, len(floor_ids) // REPEATS)
     pool = random.Random(3).sample(sorted(floor_ids), batch_size * REPEATS)
-    now = utcnow()
-    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if floor_database.is_sqlite else now
-    values = {"reason": "no-interest", "note": "", "actor": "cli:benchmark", "channel": "cli", "created_at": stamp}
-    audit = do_not_contact_audit("no-interest", "cli:benchmark", "cli", stamp)
     raw = []
     for n in range(REPEATS):
         batch = sorted(pool[n * batch_size : (n + 1) * batch_size])
+        # Each batch its own moment, which its audit rows are found by.
+        now = utcnow()
+        stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if floor_database.is_sqlite else now
+        values = {"reason": "no-interest", "note": "", "actor": "cli:benchmark", "channel": "cli",
+                  "created_at": stamp}
+        audit = do_not_contact_audit("no-interest", "cli:benchmark", "cli", stamp)
         if bulk_loader:
             raw.append(bulk_load(floor_database, "do_not_contact", ["prospect_id", *values],
                                  [(pid, *values.values()) for pid in batch], workdir,
-                                 also=[audit_load(batch, audit)]))
+                                 then=[audit_sql(floor_database, audit, "no-interest", stamp)]))
         else:
             raw.append(floor_insert_for_ids(floor_database, "do_not_contact", "prospect_id", batch, values,
                                             audited=audit))
