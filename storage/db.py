@@ -40,6 +40,7 @@ OWNER_ONLY = 0o600
 # How long a checkpoint after a delete waits for readers of older snapshots. It holds off every writer while it
 # waits, so it is short; a reader that takes longer (a campaign being sent) is waited out by retries instead.
 ERASURE_WAIT_MS = 500
+BUSY = "The database is busy with another change; please try again in a moment."
 ERASURE_RETRY_SECONDS = 30
 
 
@@ -72,6 +73,12 @@ class Database:
         # and autocommit saves the BEGIN and ROLLBACK round trips.
         reader = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._writing = sessionmaker(writer, expire_on_commit=False)
+        # SQLite lets one writer in at a time, and one that finds the database locked polls: its busy handler sleeps
+        # 1, 2, 5, 10 ms… between looks, so a Slack save waiting behind the previous save's confirmation record
+        # waited several times as long as that write took. Writers of this process queue on a lock instead, which
+        # hands over the moment the last one commits; other processes (the CLI, a worker) still meet the busy
+        # handler. Reentrant: a transaction opened inside another on the same thread waits for SQLite, as before.
+        self._writer_lock = threading.RLock() if self.is_sqlite else None
         self._reading = sessionmaker(reader, expire_on_commit=False)
         # Server-side cursors, which stream large results, live inside a transaction.
         self._streaming = sessionmaker(self.engine, expire_on_commit=False)
@@ -87,8 +94,22 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A writing unit of work: commits when the block ends, rolls back on any error."""
-        with self._translate_errors(), self._writing.begin() as session:
+        with self._one_writer(), self._translate_errors(), self._writing.begin() as session:
             yield session
+
+    @contextmanager
+    def _one_writer(self) -> Iterator[None]:
+        """On SQLite, this process's writers one at a time; as long as SQLite itself would wait, then the same
+        answer as SQLite's."""
+        if self._writer_lock is None:
+            yield
+            return
+        if not self._writer_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise DatabaseUnavailable(BUSY)
+        try:
+            yield
+        finally:
+            self._writer_lock.release()
 
     @contextmanager
     def snapshot(self, *, streaming: bool = False) -> Iterator[Session]:
@@ -118,7 +139,7 @@ class Database:
     def _unavailable_message(self, error: DBAPIError) -> str:
         detail = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
         if self.is_sqlite and "locked" in detail:
-            return "The database is busy with another change; please try again in a moment."
+            return BUSY
         return f"The database is unavailable right now ({detail}); please try again in a moment."
 
     # -- schema ---------------------------------------------------------------------------------------------
