@@ -197,7 +197,8 @@ class Activity(Base):
     __tablename__ = "activities"
     __table_args__ = (
         Index("ix_activities_prospect_campaign", "prospect_id", "campaign_id", "kind"),
-        # Covers "who in this campaign was sent N emails / opened / replied" without reading the table.
+        # Covers a campaign's totals by kind (sent, opened, replied) without reading the table. (The no-engagement
+        # rule, its first user, reads the counts kept on memberships since migration 0009.)
         Index("ix_activities_campaign_kind", "campaign_id", "kind", "prospect_id"),
         CheckConstraint("kind IN ('sent', 'opened', 'replied', 'bounced')", name="kind"),
     )
