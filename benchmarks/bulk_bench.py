@@ -29,12 +29,13 @@ from sqlalchemy import select, text
 
 from benchmarks.common import Figure, benchmark_main, imported_database, median
 from benchmarks.floors import (
-    as_parameters,
-    audit_sql,
+    audit_rows_sql,
     bulk_load,
     bulk_loader_name,
     do_not_contact_audit,
+    loaded_do_not_contact,
     one_transaction,
+    stored_time,
 )
 from benchmarks.storage_bench import generate_csv, raw_connection
 from storage import bulk_requests as bulk
@@ -171,9 +172,7 @@ def floor_approve(database: Database, request_id: int) -> float:
     """The database's own cost: raw INSERT ... SELECTs of the request's frozen prospects into do_not_contact and
     of their audit rows into audit_log (every change keeps its own), one transaction."""
     mark = "?" if database.is_sqlite else "%s"
-    json_mark = mark if database.is_sqlite else "%s::json"
-    now = utcnow()
-    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if database.is_sqlite else now
+    stamp = stored_time(database, utcnow())
     audit = do_not_contact_audit("no-interest", MANAGER.who, "bulk", stamp)
     start = time.perf_counter()
     with one_transaction(database) as cursor:
@@ -183,12 +182,7 @@ def floor_approve(database: Database, request_id: int) -> float:
             f"WHERE request_id = {mark}",
             (MANAGER.who, stamp, request_id),
         )
-        cursor.execute(
-            "INSERT INTO audit_log (prospect_id, occurred_at, actor, channel, action, before, after) "
-            f"SELECT prospect_id, {mark}, {mark}, {mark}, {mark}, {json_mark}, {json_mark} FROM bulk_request_items "
-            f"WHERE request_id = {mark}",
-            (*as_parameters(audit), request_id),
-        )
+        cursor.execute(audit_rows_sql(database, audit, f"bulk_request_items WHERE request_id = {int(request_id)}"))
     return time.perf_counter() - start
 
 
@@ -196,13 +190,12 @@ def floor_bulk_load(database: Database, prospect_ids: Sequence[int], workdir: Pa
     """The second floor: the same do-not-contact rows for `prospect_ids` (members not in any request, not marked),
     finished in memory, loaded by the sqlite3 shell's .import or COPY, and their audit rows made from them by one
     INSERT … SELECT, in one transaction."""
-    stamp = utcnow()
-    created = stamp.strftime("%Y-%m-%d %H:%M:%S.%f") if database.is_sqlite else stamp
+    created = stored_time(database, utcnow())
     audit = do_not_contact_audit("no-interest", MANAGER.who, "bulk", created)
     return bulk_load(database, "do_not_contact",
                      ["prospect_id", "reason", "note", "actor", "channel", "created_at", "revision"],
                      [(pid, "no-interest", "", MANAGER.who, "bulk", created, 1) for pid in prospect_ids], workdir,
-                     then=[audit_sql(database, audit, "no-interest", created)])
+                     then=[audit_rows_sql(database, audit, loaded_do_not_contact(database, "no-interest", created))])
 
 
 def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: Path, prefixes: list[str]) -> list[Figure]:

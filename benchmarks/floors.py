@@ -133,12 +133,17 @@ def floor_insert_rows(database: Database, table: str, columns: Sequence[str], ro
     return time.perf_counter() - start
 
 
-def memberships_sql(campaign_id: int, after_id: int, added_at: str) -> str:
+def memberships_sql(database: Database, campaign_id: int, after_id: int, added_at: dt.datetime) -> str:
     """The statement that puts every prospect with an id above `after_id` in the campaign, as an import adds the
-    people it creates: the database makes those rows from the prospects just loaded, in one pass. `added_at` in
-    the database's own form (for SQLite, the text SQLAlchemy stores)."""
+    people it creates: the database makes those rows from the prospects just loaded, in one pass."""
     return (f"INSERT INTO memberships (campaign_id, prospect_id, status, added_at) "
-            f"SELECT {int(campaign_id)}, id, 'active', '{added_at}' FROM prospects WHERE id > {int(after_id)}")
+            f"SELECT {int(campaign_id)}, id, 'active', {sql_literal(database, stored_time(database, added_at))} "
+            f"FROM prospects WHERE id > {int(after_id)}")
+
+
+def stored_time(database: Database, moment: dt.datetime) -> Any:
+    """A timestamp as a raw statement must give it: for SQLite, the text SQLAlchemy stores (and compares)."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f") if database.is_sqlite else moment
 
 
 def deferred_index_sql(database: Database, table: str) -> tuple[list[str], list[str]]:
@@ -180,7 +185,7 @@ def ids_insert(database: Database, table: str, id_column: str, ids: Sequence[int
                values: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
     """The INSERT … SELECT of floor_insert_for_ids, and its parameters. A dict value is JSON."""
     names = ", ".join([id_column, *values])
-    constants = as_parameters(values)
+    constants = tuple(json.dumps(value) if isinstance(value, dict) else value for value in values.values())
     if database.is_sqlite:
         marks = ", ".join("?" * len(values))
         return (f"INSERT INTO {table} ({names}) SELECT value, {marks} FROM json_each(?)",
@@ -197,15 +202,21 @@ def do_not_contact_audit(reason: str, actor: str, channel: str, when: Any) -> di
             "after": {"do_not_contact": {"reason": reason, "channel": channel, "has_note": False}}}
 
 
-def audit_sql(database: Database, audit: dict[str, Any], reason: str, created_at: Any) -> str:
-    """The statement a bulk-load floor runs after loading do-not-contact rows: each one's audit row (the columns of
-    `do_not_contact_audit`), made by the database from the rows just loaded — those with `reason` and `created_at`,
-    found through ix_do_not_contact_reason_created_at. Loading them as a second CSV made the shell's floor slower
-    than the feature it stands beside (0.93×)."""
+def audit_rows_sql(database: Database, audit: dict[str, Any], prospects: str) -> str:
+    """The statement that writes an audit row (the columns of `do_not_contact_audit`) for each prospect_id of
+    `prospects` (a table and its WHERE): the database makes them from the rows already there, in one pass. After a
+    bulk load, the do-not-contact rows just loaded (`loaded_do_not_contact`): loading the audit rows as a second CSV
+    made the shell's floor slower than the feature it stands beside (0.93×)."""
     names = ", ".join(audit)
     constants = ", ".join(sql_literal(database, value) for value in audit.values())
-    return (f"INSERT INTO audit_log (prospect_id, {names}) SELECT prospect_id, {constants} FROM do_not_contact "
-            f"WHERE reason = {sql_literal(database, reason)} AND created_at = {sql_literal(database, created_at)}")
+    return f"INSERT INTO audit_log (prospect_id, {names}) SELECT prospect_id, {constants} FROM {prospects}"
+
+
+def loaded_do_not_contact(database: Database, reason: str, created_at: Any) -> str:
+    """The do-not-contact rows a floor just loaded, found by their reason and moment through
+    ix_do_not_contact_reason_created_at, as audit_rows_sql takes them."""
+    return (f"do_not_contact WHERE reason = {sql_literal(database, reason)} "
+            f"AND created_at = {sql_literal(database, created_at)}")
 
 
 def sql_literal(database: Database, value: Any) -> str:
@@ -217,16 +228,11 @@ def sql_literal(database: Database, value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def as_parameters(values: dict[str, Any]) -> tuple[Any, ...]:
-    """The values as statement parameters: a dict is JSON (for PostgreSQL, cast it: `%s::json`)."""
-    return tuple(json.dumps(value) if isinstance(value, dict) else value for value in values.values())
-
-
 def bulk_load(database: Database, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
               workdir: Path, *, then: Sequence[str] = ()) -> float:
     """The second floor, another program's bulk path: seconds for the `sqlite3` shell's `.import --csv` (SQLite)
     or `COPY … FROM STDIN` (PostgreSQL) to load `rows` into `table`, then run the statements `then`
-    (memberships_sql, audit_sql), in one transaction. NaN when SQLite's shell is not installed."""
+    (memberships_sql, audit_rows_sql), in one transaction. NaN when SQLite's shell is not installed."""
     drops, creates = deferred_index_sql(database, table)
     if not database.is_sqlite:
         start = time.perf_counter()

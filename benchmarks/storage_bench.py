@@ -43,13 +43,15 @@ from sqlalchemy import create_engine, func, insert, select, text
 from benchmarks import common
 from benchmarks.common import BENCH_SECRET_KEY, Figure, benchmark_main, fresh_database, median, percentile
 from benchmarks.floors import (
-    audit_sql,
+    audit_rows_sql,
     bulk_load,
     bulk_loader_name,
     do_not_contact_audit,
     floor_insert_for_ids,
     floor_insert_rows,
+    loaded_do_not_contact,
     memberships_sql,
+    stored_time,
 )
 from storage.audit import Actor
 from storage.campaigns import find_campaign, get_or_create_campaign
@@ -130,11 +132,11 @@ def raw_connection(database: Database):  # type: ignore[no-untyped-def]
     return database.engine.raw_connection()
 
 
-def prospect_tuples(path: Path, is_sqlite: bool) -> tuple[list[str], list[tuple]]:
+def prospect_tuples(path: Path, database: Database) -> tuple[list[str], list[tuple]]:
     """The CSV's rows as finished `prospects` rows in the database's own form (SQLite: timestamps as the text
     SQLAlchemy stores), prepared before the clock starts."""
     now = utcnow()
-    stamp: object = now.strftime("%Y-%m-%d %H:%M:%S.%f") if is_sqlite else now
+    stamp = stored_time(database, now)
     rows = []
     for email, first, last, company, title, phone, linkedin in read_csv_rows(path):
         row = new_prospect_row({"email": email, "first_name": first, "last_name": last, "company": company,
@@ -152,9 +154,7 @@ def floor_memberships(database: Database) -> str:
     with database.transaction() as session:
         campaign_id = get_or_create_campaign(session, f"Floor {utcnow():%H%M%S%f}", Actor("cli:benchmark", "cli")).id
         after_id = session.scalar(select(func.coalesce(func.max(Prospect.id), 0))) or 0
-    now = utcnow()
-    return memberships_sql(campaign_id, after_id, now.strftime("%Y-%m-%d %H:%M:%S.%f") if database.is_sqlite
-                           else now.isoformat())
+    return memberships_sql(database, campaign_id, after_id, utcnow())
 
 
 def read_csv_rows(path: Path) -> list[tuple]:
@@ -235,7 +235,7 @@ def add_extra_prospects(database: Database, first: int, count: int, seed: int = 
             email = f"{search_key(given)}.{search_key(last)}.{n}@{company.lower().replace(' ', '')}.com"
             row = new_prospect_row({"email": email, "first_name": given, "last_name": last, "company": company},
                                    address_identity(BENCH_SECRET_KEY, email), source="extra", now=now)
-            row["created_at"] = row["updated_at"] = now.strftime("%Y-%m-%d %H:%M:%S.%f") if database.is_sqlite else now
+            row["created_at"] = row["updated_at"] = stored_time(database, now)
             rows.append(row)
         floor_insert_rows(database, "prospects", list(rows[0]), [tuple(row.values()) for row in rows])
 
@@ -419,15 +419,15 @@ def floor_do_not_contact(floor_database: Database, floor_ids: list[int], workdir
     for n in range(REPEATS):
         batch = sorted(pool[n * batch_size : (n + 1) * batch_size])
         # Each batch its own moment, which its audit rows are found by.
-        now = utcnow()
-        stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if floor_database.is_sqlite else now
+        stamp = stored_time(floor_database, utcnow())
         values = {"reason": "no-interest", "note": "", "actor": "cli:benchmark", "channel": "cli",
                   "created_at": stamp}
         audit = do_not_contact_audit("no-interest", "cli:benchmark", "cli", stamp)
         if bulk_loader:
             raw.append(bulk_load(floor_database, "do_not_contact", ["prospect_id", *values],
                                  [(pid, *values.values()) for pid in batch], workdir,
-                                 then=[audit_sql(floor_database, audit, "no-interest", stamp)]))
+                                 then=[audit_rows_sql(floor_database, audit,
+                                                      loaded_do_not_contact(floor_database, "no-interest", stamp))]))
         else:
             raw.append(floor_insert_for_ids(floor_database, "do_not_contact", "prospect_id", batch, values,
                                             audited=audit))
@@ -482,7 +482,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     # Floors, each into an empty database of its own: the same rows into `prospects` in one transaction, then
     # do not contact for a sample of them (floors.py); and again through another program's bulk path.
     database = fresh_database(kind, workdir, postgres_url, "floor")
-    columns, rows = prospect_tuples(csv_path, database.is_sqlite)
+    columns, rows = prospect_tuples(csv_path, database)
     print(f"[{kind}] floors: raw insert …", file=sys.stderr, flush=True)
     floor_seconds = floor_insert_rows(database, "prospects", columns, rows, then=[floor_memberships(database)])
     raw_marks = floor_do_not_contact(database, prospect_ids_of(database), workdir)
@@ -613,7 +613,7 @@ def bench_live_import(database: Database, prospect_ids: list[int], small_id: int
     # The floor: as many other new people's finished rows, and their memberships, inserted raw into the same
     # populated database (every index kept, as the import keeps them there) in one transaction, nothing else running.
     generate_csv(path, LIVE_IMPORT_ROWS, seed=5, start=len(prospect_ids) * 20)
-    columns, rows = prospect_tuples(path, database.is_sqlite)
+    columns, rows = prospect_tuples(path, database)
     path.unlink()
     print(f"[{kind}] floor: {LIVE_IMPORT_ROWS:,} new rows inserted raw …", file=sys.stderr, flush=True)
     floor_seconds = floor_insert_rows(database, "prospects", columns, rows, then=[floor_memberships(database)])

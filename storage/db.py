@@ -40,8 +40,9 @@ OWNER_ONLY = 0o600
 # How long a checkpoint after a delete waits for readers of older snapshots. It holds off every writer while it
 # waits, so it is short; a reader that takes longer (a campaign being sent) is waited out by retries instead.
 ERASURE_WAIT_MS = 500
-BUSY = "The database is busy with another change; please try again in a moment."
 ERASURE_RETRY_SECONDS = 30
+# What a writer is told when another holds the database longer than SQLITE_BUSY_TIMEOUT_MS.
+BUSY = "The database is busy with another change; please try again in a moment."
 
 
 class Database:
