@@ -37,7 +37,7 @@ from sqlalchemy.schema import CreateIndex, DropIndex
 
 from storage.db import Database
 from storage.deferred_indexes import DEFERRABLE
-from storage.models import AuditEntry, Prospect
+from storage.models import MEMBER_SEARCH_KEYS, AuditEntry, Prospect
 
 SQLITE_SHELL = shutil.which("sqlite3")
 SHELL_FLOOR = "sqlite3 shell .import --csv"
@@ -95,9 +95,9 @@ def one_transaction(database: Database) -> Iterator[Any]:
 # binary array per column (what storage.fast_insert.bulk_insert sends) 19,900 / 27,800 <- kept; COPY text
 # 54,300 / 36,200 and COPY binary 48,100 / 40,000 (the second floor, text).
 #
-# Into an EMPTY `prospects`, the import now does what was "not used" above: it drops the six secondary indexes and
-# builds them after the load (storage.deferred_indexes). So do the floors into an empty table, inside their one
-# transaction and their clock (`deferred_index_sql`). On this machine the staged insert then runs 61,000 rows/s at
+# Into an EMPTY `prospects`, the import now does what was "not used" above: it drops the six secondary indexes (and
+# memberships' four search indexes, since migration 0010) and builds them after the load (storage.deferred_indexes).
+# So do the floors into an empty table, inside their one transaction and their clock (`deferred_index_sql`). On this machine the staged insert then runs 61,000 rows/s at
 # 200,000 rows and 89,000 at 1,000,000 (2026-11-30, quiet), where keeping the indexes it fell to about 25,000 at
 # 1,000,000 (above).
 def floor_insert_rows(database: Database, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], *,
@@ -135,10 +135,12 @@ def floor_insert_rows(database: Database, table: str, columns: Sequence[str], ro
 
 def memberships_sql(database: Database, campaign_id: int, after_id: int, added_at: dt.datetime) -> str:
     """The statement that puts every prospect with an id above `after_id` in the campaign, as an import adds the
-    people it creates: the database makes those rows from the prospects just loaded, in one pass."""
-    return (f"INSERT INTO memberships (campaign_id, prospect_id, status, added_at) "
-            f"SELECT {int(campaign_id)}, id, 'active', {sql_literal(database, stored_time(database, added_at))} "
-            f"FROM prospects WHERE id > {int(after_id)}")
+    people it creates, with the copies of their search keys: the database makes those rows from the prospects just
+    loaded, in one pass."""
+    keys = ", ".join(MEMBER_SEARCH_KEYS)
+    return (f"INSERT INTO memberships (campaign_id, prospect_id, status, added_at, {keys}) "
+            f"SELECT {int(campaign_id)}, id, 'active', {sql_literal(database, stored_time(database, added_at))}, "
+            f"{keys} FROM prospects WHERE id > {int(after_id)}")
 
 
 def stored_time(database: Database, moment: dt.datetime) -> Any:

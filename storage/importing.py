@@ -30,7 +30,16 @@ from storage.domains import blocked_domains_among
 from storage.emails import email_domain
 from storage.fast_insert import among, bulk_insert
 from storage.import_chunks import PreparedChunk, RowOutcome, prepare_chunk
-from storage.models import Activity, DoNotContact, Import, Membership, Prospect, Suppression, utcnow
+from storage.models import (
+    MEMBER_SEARCH_KEYS,
+    Activity,
+    DoNotContact,
+    Import,
+    Membership,
+    Prospect,
+    Suppression,
+    utcnow,
+)
 from storage.outbox import enqueue_summary
 from storage.prospect_csv import (
     HARD_BOUNCE,
@@ -230,13 +239,16 @@ def _import_chunk(
         outcomes[first_line_of[key]] = RowOutcome(first_line_of[key], emails[key], "new")
 
     new_members = list(created.values()) + to_add
-    bulk_insert(
-        session,
-        Membership,
-        [{"campaign_id": campaign_id, "prospect_id": pid, "status": "active", "added_at": now, "import_id": import_id}
-         for pid in new_members],
-        ignore_duplicates=True,
-    )
+    # Those created carry their search keys from here; the database's trigger gives those known already theirs.
+    created_rows = {pid: chunk.new_row_of[key] for key, pid in created.items()}
+    no_keys = dict.fromkeys(MEMBER_SEARCH_KEYS)
+    member_rows = []
+    for pid in new_members:
+        row = created_rows.get(pid)
+        keys = {key: row[key] for key in MEMBER_SEARCH_KEYS} if row else no_keys
+        member_rows.append({"campaign_id": campaign_id, "prospect_id": pid, "status": "active", "added_at": now,
+                            "import_id": import_id, **keys})
+    bulk_insert(session, Membership, member_rows, ignore_duplicates=True)
     bounced: list[int] = []
     if flagged and states is not None:
         prospect_ids = {**known, **created}

@@ -14,6 +14,7 @@ from storage.db import head_revision
 from storage.deletion import delete_prospect
 from storage.keys import secret_key_check
 from storage.models import Activity, Base, Membership, Setting, utcnow
+from storage.search import search_prospects
 from storage.sending import record_activity
 from tests import factories
 from tests.support import TEST_SECRET_KEY, database_at
@@ -31,11 +32,25 @@ def test_upgrade_twice_changes_nothing(database):
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def at_0008(request, tmp_path):
-    database = database_at("0008", request.param, request, tmp_path)
+def kind(request) -> str:
+    return request.param
+
+
+def left_at(revision: str, kind: str, request, tmp_path):
+    database = database_at(revision, kind, request, tmp_path)
     yield database
     database.upgrade(TEST_SECRET_KEY)  # on PostgreSQL, the session's later tests use this schema
     database.dispose()
+
+
+@pytest.fixture
+def at_0008(kind, request, tmp_path):
+    yield from left_at("0008", kind, request, tmp_path)
+
+
+@pytest.fixture
+def at_0009(kind, request, tmp_path):
+    yield from left_at("0009", kind, request, tmp_path)
 
 
 def test_the_upgrade_counts_the_engagement_already_recorded(at_0008):
@@ -67,3 +82,22 @@ def test_the_upgrade_counts_the_engagement_already_recorded(at_0008):
             record_activity(session, q4, fresh, "sent")
     with database.snapshot() as session:
         assert bulk_requests.preview(session, q4, bulk_requests.parse_rule("no-engagement", min_sent=3)).count == 2
+
+
+def test_the_upgrade_gives_every_membership_its_prospects_search_keys(at_0009):
+    """Memberships made before 0010 are found by a campaign's search, by each of the four keys."""
+    database = at_0009
+    with database.transaction() as session:
+        session.add(Setting(key="secret_key_check", value=secret_key_check(TEST_SECRET_KEY)))
+        q4, agencies = factories.campaign(session, "Q4"), factories.campaign(session, "Agencies")
+        factories.prospect(session, "ana.silva@acme.com", q4, agencies, first_name="Ana", last_name="Núñez",
+                           company="Ångström AB")
+        factories.prospect(session, "bob@acme.com", agencies, first_name="Bob", last_name="Stone", company="Acme")
+    assert database.upgrade(TEST_SECRET_KEY) == ("0009", head_revision())
+    with database.snapshot() as session:
+        for query in ("ana", "nunez", "angstrom", "ana.silva@"):
+            for campaign_id in (q4, agencies):
+                found = search_prospects(session, query, campaign_id=campaign_id).items
+                assert [item.email for item in found] == ["ana.silva@acme.com"], (query, campaign_id)
+        assert [item.email for item in search_prospects(session, "", campaign_id=agencies).items] == [
+            "ana.silva@acme.com", "bob@acme.com"]
