@@ -201,11 +201,13 @@ def bench_search(database: Database, big_id: int, prefixes: list[str]) -> tuple[
     try:
         cursor = connection.cursor()
         mark = "?" if database.is_sqlite else "%s"
-        sql = f"SELECT id, name_key FROM prospects WHERE name_key >= {mark} AND name_key < {mark} ORDER BY name_key LIMIT 11"
+        # One of the campaign's key ranges, as the search reads four of them (storage.search).
+        sql = (f"SELECT prospect_id, name_key FROM memberships WHERE campaign_id = {mark} AND name_key >= {mark} "
+               f"AND name_key < {mark} ORDER BY name_key, prospect_id LIMIT 11")
         for prefix in prefixes:
             key = prefix.lower()
             start = time.perf_counter()
-            cursor.execute(sql, (key, key + KEY_CEILING))
+            cursor.execute(sql, (big_id, key, key + KEY_CEILING))
             cursor.fetchall()
             connection.commit()
             raw.append(time.perf_counter() - start)
@@ -325,8 +327,8 @@ def measure_searches(kind: str, database: Database, campaigns: dict[int, int], t
     storage_searches, raw_searches = bench_search(database, campaigns[max(campaigns)], prefixes)
     ms, raw_ms = [s * 1000 for s in storage_searches], [s * 1000 for s in raw_searches]
     figures = [Figure(kind, f"prefix search in {max(campaigns):,}-prospect campaign, {total:,} prospects (ms)",
-                      median(ms), percentile(ms, 0.99), "ms", "raw indexed query", median(raw_ms), "p99 ≤ 5 ms",
-                      percentile(ms, 0.99) <= 5)]
+                      median(ms), percentile(ms, 0.99), "ms", "raw read of the campaign's name range", median(raw_ms),
+                      "p99 ≤ 5 ms", percentile(ms, 0.99) <= 5)]
     for members, campaign_id in sorted(campaigns.items()):
         ms, raw_ms = bench_type_ahead(database, campaign_id)
         by_query = " / ".join(f"{q} {median(ms[n::len(TYPE_AHEAD)]):.2f}" for n, q in enumerate(TYPE_AHEAD))

@@ -56,6 +56,7 @@ from storage.prospect_csv import ProspectCsv
 from storage.prospects import find_prospect_id, prospect_details
 from storage.reasons import USER_DNC_REASONS
 from storage.reply_intent import classify_reply
+from storage.search import search_prospects
 from storage.sending import record_activity, sendable_recipients
 from storage.suppressions import is_address_suppressed
 from storage.unsubscribe import membership_for_token, unsubscribe, unsubscribe_address_for, unsubscribe_token
@@ -263,6 +264,21 @@ class LifecycleMachine(RuleBasedStateMachine):
         expected = {(person.prospect_id, campaign): (person.sent[campaign], campaign in person.engaged)
                     for person in self.model.live.values() for campaign in person.campaigns}
         assert got == expected, f"memberships' (sent, engaged): {got}; the model has {expected}"
+
+    @invariant()
+    def each_campaigns_search_finds_its_members(self) -> None:
+        """By their surname, in each campaign they are in and in no other: a campaign's search reads the copies of
+        the search keys on its memberships, which imports of new and known people, deletes and re-imports must
+        all leave right."""
+        with self.database.snapshot() as session:
+            for campaign, campaign_id in self.campaign_ids.items():
+                listed = {item.id for item in search_prospects(session, "", campaign_id=campaign_id, limit=100).items}
+                members = {person.prospect_id for person in self.model.live.values() if campaign in person.campaigns}
+                assert listed == members, f"{campaign} lists {sorted(listed)}; the model has {sorted(members)}"
+                for key, person in self.model.live.items():
+                    found = search_prospects(session, PEOPLE[key][2], campaign_id=campaign_id, limit=100).items
+                    assert ([item.id for item in found] == [person.prospect_id]) == (campaign in person.campaigns), (
+                        f"{key} searched in {campaign}: {[item.email for item in found]}")
 
     @invariant()
     def nobody_gone_leaves_a_trace(self) -> None:
