@@ -97,9 +97,9 @@ def one_transaction(database: Database) -> Iterator[Any]:
 #
 # Into an EMPTY `prospects`, the import now does what was "not used" above: it drops the six secondary indexes (and
 # memberships' four search indexes, since migration 0010) and builds them after the load (storage.deferred_indexes).
-# So do the floors into an empty table, inside their one transaction and their clock (`deferred_index_sql`). On this machine the staged insert then runs 61,000 rows/s at
-# 200,000 rows and 89,000 at 1,000,000 (2026-11-30, quiet), where keeping the indexes it fell to about 25,000 at
-# 1,000,000 (above).
+# So do the floors into an empty table, inside their one transaction and their clock (`deferred_index_sql`). On this
+# machine the staged insert then runs 61,000 rows/s at 200,000 rows and 89,000 at 1,000,000 (2026-11-30, quiet),
+# where keeping the indexes it fell to about 25,000 at 1,000,000 (above).
 def floor_insert_rows(database: Database, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], *,
                       then: Sequence[str] = ()) -> float:
     """Seconds to insert `rows` (tuples in `columns` order, in the database's own form) into `table`, then run the

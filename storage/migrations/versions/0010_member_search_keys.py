@@ -27,6 +27,7 @@ depends_on = None
 
 KEYS = ("name_key", "last_name_key", "company_key", "email_key")
 LISTED = ", ".join(KEYS)
+NEW_LISTED = ", ".join(f"NEW.{key}" for key in KEYS)
 ANY_MISSING = " OR ".join(f"NEW.{key} IS NULL" for key in KEYS)
 ANY_CHANGED = " OR ".join(f"NEW.{key} IS DISTINCT FROM OLD.{key}" for key in KEYS)
 SEARCH_KEY = sa.String(255).with_variant(sa.String(255, collation="C"), "postgresql")
@@ -44,7 +45,7 @@ END
 CREATE TRIGGER prospects_copy_search_keys AFTER UPDATE OF {LISTED} ON prospects
 WHEN {ANY_CHANGED.replace("IS DISTINCT FROM", "IS NOT")}
 BEGIN
-    UPDATE memberships SET ({LISTED}) = ({", ".join(f"NEW.{key}" for key in KEYS)}) WHERE prospect_id = NEW.id;
+    UPDATE memberships SET ({LISTED}) = ({NEW_LISTED}) WHERE prospect_id = NEW.id;
 END
 """,
 ]
@@ -55,7 +56,7 @@ POSTGRESQL_TRIGGERS = [
     f"""
 CREATE FUNCTION memberships_copy_search_keys() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    SELECT {LISTED} INTO {", ".join(f"NEW.{key}" for key in KEYS)} FROM prospects WHERE id = NEW.prospect_id;
+    SELECT {LISTED} INTO {NEW_LISTED} FROM prospects WHERE id = NEW.prospect_id;
     RETURN NEW;
 END
 $$
@@ -67,7 +68,7 @@ FOR EACH ROW WHEN ({ANY_MISSING}) EXECUTE FUNCTION memberships_copy_search_keys(
     f"""
 CREATE FUNCTION prospects_copy_search_keys() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE memberships SET ({LISTED}) = ({", ".join(f"NEW.{key}" for key in KEYS)}) WHERE prospect_id = NEW.id;
+    UPDATE memberships SET ({LISTED}) = ({NEW_LISTED}) WHERE prospect_id = NEW.id;
     RETURN NULL;
 END
 $$
@@ -80,7 +81,7 @@ FOR EACH ROW WHEN ({ANY_CHANGED}) EXECUTE FUNCTION prospects_copy_search_keys()
 
 BACKFILL = {
     "sqlite": f"UPDATE memberships SET ({LISTED}) = (SELECT {LISTED} FROM prospects WHERE id = memberships.prospect_id)",
-    "postgresql": f"UPDATE memberships m SET ({LISTED}) = (p.name_key, p.last_name_key, p.company_key, p.email_key) "
+    "postgresql": f"UPDATE memberships m SET ({LISTED}) = ({', '.join(f'p.{key}' for key in KEYS)}) "
                   "FROM prospects p WHERE p.id = m.prospect_id",
 }
 
