@@ -632,9 +632,13 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert not frozen, f"{step}: refused as matching nobody; the model freezes {self.addresses(frozen)}"
             self.check_step(step, before, changed=set(), refused=True)
             return
-        expected = self.addresses(frozen)
+        # The request shows the first few it froze, by prospect id (storage.bulk_requests.SAMPLE_SIZE).
+        people = sorted((person for person in map(self.model.by_serial, frozen) if person is not None),
+                        key=lambda person: person.prospect_id)
+        expected = sorted(person.address for person in people[:bulk.SAMPLE_SIZE])
         assert (view.prospect_count, sorted(identity(p.email) for p in view.sample)) == (len(frozen), expected), (
-            f"{step}: froze {[p.email for p in view.sample]}, the model {expected}")
+            f"{step}: froze {view.prospect_count}, shown {[p.email for p in view.sample]}; the model freezes "
+            f"{self.addresses(frozen)}")
         self.model.requests[request_id] = Request(request_id, campaign, frozen, reason)
         event(f"bulk request ({kind}): frozen")
         self.check_step(step, before, changed=set())
