@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 
 from sqlalchemy import select, update
@@ -47,14 +48,18 @@ from storage.prospect_csv import (
     STATE_KINDS,
     TEAM_DO_NOT_CONTACT,
     ProspectCsv,
+    RowProblem,
+    SourceRow,
     StateColumn,
 )
 from storage.prospects import insert_new_prospects, prospect_ids_by_key
+from storage.read_ahead import read_ahead
 
 Transaction = Callable[[], AbstractContextManager[Session]]
 # Rows per transaction. Each commit costs a fixed amount, so bigger is faster; but on SQLite every other writer (a
 # Slack save, the sender) waits while a chunk is written, so a chunk is sized to take about CHUNK_SECONDS: the
 # first has FIRST_CHUNK rows, each next one as many as the last one's pace allows, within [MIN_CHUNK, MAX_CHUNK].
+# PostgreSQL locks rows, not the database: its chunks are MAX_CHUNK rows, each prepared while the last is written.
 FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 5_000, 500, 20_000
 CHUNK_SECONDS = 0.3
 SAMPLES_KEPT = 20
@@ -111,6 +116,7 @@ def import_prospects(
         campaign_id = campaign.id
         # Into an empty table, the secondary indexes are built once at the end (storage.deferred_indexes).
         indexes_deferred = drop_for_load(session)
+        on_a_server = session.get_bind().dialect.name == "postgresql"
     if not indexes_deferred:
         build_missing(transaction)  # left missing by an import that was killed, if any
     states = _StateRecorder(source.state_columns, source.name, actor) if source.state_columns else None
@@ -120,23 +126,40 @@ def import_prospects(
         if on_outcome is not None:
             on_outcome(outcome)
 
+    prepare = partial(prepare_chunk, secret_key=secret_key, source_label=source_label,
+                      state_columns=states.columns if states else None)
+
+    def prepare_collecting_no_cycles(rows_read: list[SourceRow | RowProblem]) -> PreparedChunk:
+        with _no_cycle_collection():
+            return prepare(rows_read)
+
+    def write(chunk: PreparedChunk) -> None:
+        with transaction() as session:
+            outcomes = _import_chunk(session, chunk, campaign_id=campaign_id, import_id=report.import_id,
+                                     actor=actor, states=states)
+        for outcome in outcomes:
+            emit(outcome)
+        if on_progress is not None:
+            on_progress()
+
     try:
         rows = iter(source)
-        size = chunk_size or FIRST_CHUNK
-        while rows_read := list(islice(rows, size)):
-            with _no_cycle_collection():
-                chunk = prepare_chunk(rows_read, secret_key=secret_key, source_label=source_label,
-                                      state_columns=states.columns if states else None)
-                started = time.perf_counter()
-                with transaction() as session:
-                    outcomes = _import_chunk(session, chunk, campaign_id=campaign_id, import_id=report.import_id,
-                                             actor=actor, states=states)
-            if chunk_size is None:
-                size = next_chunk_size(len(rows_read), time.perf_counter() - started)
-            for outcome in outcomes:
-                emit(outcome)
-            if on_progress is not None:
-                on_progress()
+        if on_a_server:
+            # The client waits while the server writes a chunk: the next one is read and prepared meanwhile.
+            size = chunk_size or MAX_CHUNK
+            with read_ahead(prepare_collecting_no_cycles(rows_read)
+                            for rows_read in iter(lambda: list(islice(rows, size)), [])) as chunks:
+                for chunk in chunks:
+                    write(chunk)
+        else:
+            size = chunk_size or FIRST_CHUNK
+            while rows_read := list(islice(rows, size)):
+                with _no_cycle_collection():
+                    chunk = prepare(rows_read)
+                    started = time.perf_counter()
+                    write(chunk)
+                if chunk_size is None:
+                    size = next_chunk_size(len(rows_read), time.perf_counter() - started)
 
         counts = {**report.counts, **report.states} if states else report.counts
         with transaction() as session:
