@@ -59,8 +59,11 @@ Transaction = Callable[[], AbstractContextManager[Session]]
 # Rows per transaction. Each commit costs a fixed amount, so bigger is faster; but on SQLite every other writer (a
 # Slack save, the sender) waits while a chunk is written, so a chunk is sized to take about CHUNK_SECONDS: the
 # first has FIRST_CHUNK rows, each next one as many as the last one's pace allows, within [MIN_CHUNK, MAX_CHUNK].
+# Into a populated database every index is kept up to date row by row, several times the cost of a row into an
+# empty one: the first chunk there has FIRST_CHUNK_INTO_POPULATED rows, and the pace takes over from it.
 # PostgreSQL locks rows, not the database: its chunks are MAX_CHUNK rows, each prepared while the last is written.
 FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 5_000, 500, 20_000
+FIRST_CHUNK_INTO_POPULATED = 1_000
 CHUNK_SECONDS = 0.3
 SAMPLES_KEPT = 20
 
@@ -152,7 +155,7 @@ def import_prospects(
                 for chunk in chunks:
                     write(chunk)
         else:
-            size = chunk_size or FIRST_CHUNK
+            size = chunk_size or (FIRST_CHUNK if indexes_deferred else FIRST_CHUNK_INTO_POPULATED)
             while rows_read := list(islice(rows, size)):
                 with _no_cycle_collection():
                     chunk = prepare(rows_read)

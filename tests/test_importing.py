@@ -11,7 +11,7 @@ from storage.audit import Actor
 from storage.campaigns import find_campaign
 from storage.deletion import delete_prospect
 from storage.do_not_contact import mark_do_not_contact
-from storage.importing import import_prospects
+from storage.importing import FIRST_CHUNK_INTO_POPULATED, import_prospects
 from storage.models import AuditEntry, Campaign, Import, Membership, Prospect
 from storage.prospect_csv import ProspectCsv, UnreadableFile
 from storage.prospects import find_prospect_id, prospect_details
@@ -113,6 +113,28 @@ def test_an_address_blocked_before_it_was_ever_imported_is_skipped(database, sec
         block_unknown_address(session, "never@x.io", secret_key=secret_key, actor=cli_actor)
     report = run_import(database, secret_key, "email\nnever@x.io\nfine@x.io\n")
     assert report.counts["skipped_blocked"] == 1 and sendable_emails(database, "Q4 Outreach") == {"fine@x.io"}
+
+
+def created_per_chunk(database, import_id):
+    with database.snapshot() as session:
+        chunks = session.scalars(select(AuditEntry).where(AuditEntry.action == "import")
+                                 .order_by(AuditEntry.id)).all()
+    return [len(entry.after["created"]) for entry in chunks if entry.after["import_id"] == import_id]
+
+
+def test_chunks_start_small_into_a_populated_sqlite_database_and_are_whole_on_postgresql(database, secret_key):
+    """On SQLite a colleague's save waits for the chunk being written: into a populated database, where every index
+    is kept row by row, the first chunk is small and the pace of each sets the next. PostgreSQL locks rows only."""
+    run_import(database, secret_key, "email\nalready.here@x.io\n", campaign="Earlier")
+    rows = FIRST_CHUNK_INTO_POPULATED + 500
+    report = run_import(database, secret_key, "email\n" + "".join(f"p{n}@example.com\n" for n in range(rows)))
+    assert report.counts["new"] == rows
+    chunks = created_per_chunk(database, report.import_id)
+    assert sum(chunks) == rows
+    if database.is_sqlite:
+        assert chunks[0] == FIRST_CHUNK_INTO_POPULATED and len(chunks) >= 2
+    else:
+        assert chunks == [rows]
 
 
 @pytest.mark.parametrize("content", [b"", b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), b"name,company\nJane,Acme\n"])
