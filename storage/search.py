@@ -101,17 +101,17 @@ def _search_statement(by_name: bool, by_email: bool, in_campaign: bool) -> Selec
         hit = statement.order_by(*order).limit(bindparam("wanted")).subquery()
         hits.append(select(hit.c.id, hit.c.rank))
     merged = union_all(*hits).subquery()
-    best = select(merged.c.id, func.min(merged.c.rank).label("rank")).group_by(merged.c.id).subquery()
+    best = select(merged.c.id, func.min(merged.c.rank).label("rank")).group_by(merged.c.id)
+    # The page is cut from the ranks alone; only its own rows are then read from prospects.
+    page = best.order_by("rank", merged.c.id).offset(bindparam("offset")).limit(bindparam("page_end")).subquery()
     return (
         select(
             Prospect.id, Prospect.email, Prospect.first_name, Prospect.last_name, Prospect.company,
             Prospect.title, DoNotContact.prospect_id.is_not(None),
         )
-        .join(best, best.c.id == Prospect.id)
+        .join(page, page.c.id == Prospect.id)
         .outerjoin(DoNotContact, DoNotContact.prospect_id == Prospect.id)
-        .order_by(best.c.rank, Prospect.id)
-        .offset(bindparam("offset"))
-        .limit(bindparam("page_end"))
+        .order_by(page.c.rank, Prospect.id)
     )
 
 
