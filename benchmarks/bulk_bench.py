@@ -6,8 +6,8 @@ the same run:
   already), through `bulk_requests.preview`, vs a raw count of the same rows of the same index (the count alone);
 - a manager approving a 100,000-prospect request, through `bulk_requests.decide` in its own transaction (commit
   included), vs raw INSERT ... SELECTs of a request's 100,000 frozen prospects into do_not_contact and of their
-  audit rows in one transaction, and beside it the `sqlite3` shell's `.import` / PostgreSQL's COPY of 100,000 such
-  rows, their audit rows made from them;
+  audit rows in one transaction, and beside it, on PostgreSQL, COPY of 100,000 such rows, their audit rows made
+  from them (SQLite's shell `.import` was slower than the approval itself, so it is no floor for it);
 - freezing that request (`bulk_requests.create_request`), for the record: no target.
 
 Each approval takes a request frozen the way the product freezes it: `create_request` with the no-engagement rule,
@@ -237,11 +237,16 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
         approvals.append(approve(database, request_id, batch))
         floor_request, _ = request_for(database, approval_campaigns[REPEATS + n])
         floors.append(floor_approve(database, floor_request))
-        start = (2 * REPEATS + n) * batch
-        loads.append(floor_bulk_load(database, sorted(pool[start : start + batch]), workdir))
+        if not database.is_sqlite:
+            start = (2 * REPEATS + n) * batch
+            loads.append(floor_bulk_load(database, sorted(pool[start : start + batch]), workdir))
+    # No second floor on SQLite: the shell's .import parses as a CSV the rows an approval reads from the database
+    # itself, and measured 0.94-1.15× the approval, so it is no floor. PostgreSQL's COPY is faster than its
+    # INSERT … SELECT there, and stays.
+    second = (bulk_loader_name(database), median(loads)) if loads else ("", float("nan"))
     figures.append(Figure(kind, f"approve a {batch:,}-prospect request, commit included (s)", median(approvals),
                           max(approvals), "s", "raw INSERT … SELECT of its items and their audit rows, one transaction", median(floors),
-                          "≤ 2 s", max(approvals) <= 2, bulk_loader_name(database), median(loads)))
+                          "≤ 2 s", max(approvals) <= 2, *second))
     figures.append(Figure(kind, f"freeze a {batch:,}-prospect request (s)", median(freezes), max(freezes), "s",
                           "—", float("nan"), "—", None))
     database.dispose()
