@@ -136,10 +136,12 @@ def import_prospects(
         with _no_cycle_collection():
             return prepare(rows_read)
 
-    def write(chunk: PreparedChunk) -> None:
+    def write(chunk: PreparedChunk) -> Iterator[RowOutcome]:
         with transaction() as session:
-            outcomes = _import_chunk(session, chunk, campaign_id=campaign_id, import_id=report.import_id,
-                                     actor=actor, states=states)
+            return _import_chunk(session, chunk, campaign_id=campaign_id, import_id=report.import_id, actor=actor,
+                                 states=states)
+
+    def publish(outcomes: Iterator[RowOutcome]) -> None:
         for outcome in outcomes:
             emit(outcome)
         if on_progress is not None:
@@ -153,16 +155,18 @@ def import_prospects(
             with read_ahead(prepare_collecting_no_cycles(rows_read)
                             for rows_read in iter(lambda: list(islice(rows, size)), [])) as chunks:
                 for chunk in chunks:
-                    write(chunk)
+                    publish(write(chunk))
         else:
             size = chunk_size or (FIRST_CHUNK if indexes_deferred else FIRST_CHUNK_INTO_POPULATED)
             while rows_read := list(islice(rows, size)):
                 with _no_cycle_collection():
                     chunk = prepare(rows_read)
                     started = time.perf_counter()
-                    write(chunk)
+                    outcomes = write(chunk)
+                    seconds = time.perf_counter() - started
+                publish(outcomes)
                 if chunk_size is None:
-                    size = next_chunk_size(len(rows_read), time.perf_counter() - started)
+                    size = next_chunk_size(len(rows_read), seconds)
 
         counts = {**report.counts, **report.states} if states else report.counts
         with transaction() as session:
