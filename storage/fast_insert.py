@@ -16,6 +16,7 @@ from sqlalchemy import JSON, BigInteger, ColumnElement, DateTime, Integer, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.types import TypeEngine
 
@@ -144,6 +145,21 @@ def _pg_column(column_type: TypeEngine[Any], values: list[Any]) -> list[Any]:
 def table_of(model: type[Base]) -> Table:
     # Declarative models map to Tables; the typing stubs only promise a FromClause.
     return cast(Table, model.__table__)
+
+
+def id_values(session: Session, ids: Sequence[int]) -> ColumnElement[Any]:
+    """`ids` as the one column of a table the database makes from a single parameter (unnest of an array on
+    PostgreSQL, json_each of a JSON array on SQLite), to select rows from."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.unnest(bindparam(None, list(ids), type_=ARRAY(BigInteger))).column_valued("id")
+    return func.json_each(bindparam(None, json.dumps(list(ids)), type_=Text)).table_valued("value").c.value
+
+
+def is_foreign_key_violation(error: IntegrityError) -> bool:
+    """Whether a write failed because a row it refers to does not exist (any more)."""
+    original = error.orig
+    return (getattr(original, "sqlstate", None) == "23503"  # PostgreSQL's foreign_key_violation
+            or getattr(original, "sqlite_errorname", None) == "SQLITE_CONSTRAINT_FOREIGNKEY")
 
 
 def among(session: Session, column: ColumnElement[Any] | InstrumentedAttribute[Any],

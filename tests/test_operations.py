@@ -171,6 +171,25 @@ def test_do_not_contact_is_idempotent_with_one_audit_row(database, people, cli_a
     assert rows[0].after["do_not_contact"]["reason"] == "no-interest"
 
 
+def test_a_list_with_someone_deleted_marks_the_others_and_counts_the_deleted_as_not_found(database, people,
+                                                                                          slack_actor, cli_actor):
+    # The list was read before a colleague deleted Sam: the write meets the missing prospect at its foreign key
+    # check, and the whole chunk is done again on the prospects still there, nothing of the first try left behind.
+    with database.transaction() as session:
+        mark_do_not_contact(session, [people["jose"]], reason="no-interest", actor=slack_actor)
+        delete_prospect(session, people["sam"], actor=slack_actor, block_reimport=False)
+    listed = [people["joan"], people["sam"], people["jose"]]
+    with database.transaction() as session:
+        result = mark_do_not_contact(session, listed, reason="not-target", actor=cli_actor, notify=False)
+    assert (result.marked, result.already, result.not_found) == ([people["joan"]], [people["jose"]], [people["sam"]])
+    with database.snapshot() as session:
+        marked = dict(session.execute(select(DoNotContact.prospect_id, DoNotContact.reason)).all())
+        audited = session.scalars(select(AuditEntry.prospect_id).where(AuditEntry.action == "do_not_contact",
+                                                                       AuditEntry.actor == cli_actor.who)).all()
+    assert marked == {people["jose"]: "no-interest", people["joan"]: "not-target"}
+    assert audited == [people["joan"]]
+
+
 def test_own_opt_out_is_never_replaced(database, people, slack_actor, cli_actor):
     with database.transaction() as session:
         mark_do_not_contact(session, [people["jose"]], reason="requested", actor=link_actor())
