@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
-from benchmarks.common import Figure, benchmark_main, imported_database, median
+from benchmarks.common import Figure, benchmark_main, imported_database, median, settle_writes
 from benchmarks.floors import (
     audit_rows_sql,
     bulk_load,
@@ -220,6 +220,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     approval_campaigns = [add_unengaged_campaign(database, f"Approval {n}", sorted(pool[n * batch : (n + 1) * batch]))
                           for n in range(2 * REPEATS)]
     analyze(database)
+    settle_writes()
 
     figures: list[Figure] = []
     # Before any approval: the preview counts prospects not do not contact yet.

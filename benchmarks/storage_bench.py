@@ -41,7 +41,15 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, insert, select, text
 
 from benchmarks import common
-from benchmarks.common import BENCH_SECRET_KEY, Figure, benchmark_main, fresh_database, median, percentile
+from benchmarks.common import (
+    BENCH_SECRET_KEY,
+    Figure,
+    benchmark_main,
+    fresh_database,
+    median,
+    percentile,
+    settle_writes,
+)
 from benchmarks.floors import (
     audit_rows_sql,
     bulk_load,
@@ -487,6 +495,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     columns, rows = prospect_tuples(csv_path, database)
     print(f"[{kind}] floors: raw insert …", file=sys.stderr, flush=True)
     floor_seconds = floor_insert_rows(database, "prospects", columns, rows, then=[floor_memberships(database)])
+    settle_writes()
     raw_marks = floor_do_not_contact(database, prospect_ids_of(database), workdir)
     database.dispose()
     bulk_name = bulk_loader_name(database)
@@ -494,6 +503,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     print(f"[{kind}] floors: {bulk_name} …", file=sys.stderr, flush=True)
     load_seconds = bulk_load(database, "prospects", columns, rows, workdir, then=[floor_memberships(database)])
     del rows
+    settle_writes()
     loaded_marks = ([float("nan")] if math.isnan(load_seconds)
                     else floor_do_not_contact(database, prospect_ids_of(database), workdir, bulk_loader=True))
     database.dispose()
@@ -537,6 +547,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
 
     dnc_batch = min(DNC_BATCH, len(prospect_ids) // REPEATS)  # as bench_do_not_contact takes it
     print(f"[{kind}] marking {dnc_batch:,} do not contact ×{REPEATS} …", file=sys.stderr, flush=True)
+    settle_writes()
     storage_marks = bench_do_not_contact(database, prospect_ids)
     dnc_target = 1.0 if database.is_sqlite else 2.0  # issue 14, item 5
     figures.append(Figure(kind, f"do not contact, {dnc_batch:,} prospects in one operation (s)",
