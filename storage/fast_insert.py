@@ -152,7 +152,12 @@ def id_values(session: Session, ids: Sequence[int]) -> ColumnElement[Any]:
     PostgreSQL, json_each of a JSON array on SQLite), to select rows from."""
     if session.get_bind().dialect.name == "postgresql":
         return func.unnest(bindparam(None, list(ids), type_=ARRAY(BigInteger))).column_valued("id")
-    return func.json_each(bindparam(None, json.dumps(list(ids)), type_=Text)).table_valued("value").c.value
+    return _json_each(ids)
+
+
+def _json_each(values: Sequence[Any]) -> ColumnElement[Any]:
+    """SQLite: `values` as the one column of the table json_each makes from them, sent as one JSON array."""
+    return func.json_each(bindparam(None, json.dumps(list(values)), type_=Text)).table_valued("value").c.value
 
 
 def is_foreign_key_violation(error: IntegrityError) -> bool:
@@ -169,5 +174,4 @@ def among(session: Session, column: ColumnElement[Any] | InstrumentedAttribute[A
     if session.get_bind().dialect.name == "postgresql":
         array_type = ARRAY(BigInteger if isinstance(column.type, Integer) else Text)
         return column == any_(bindparam(None, list(values), type_=array_type))
-    members = func.json_each(bindparam(None, json.dumps(list(values)), type_=Text)).table_valued("value")
-    return column.in_(select(members.c.value))
+    return column.in_(select(_json_each(values)))
