@@ -15,8 +15,9 @@ load itself relies on it to recognise people.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+import os
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy import Connection, Index, inspect, select, text
 from sqlalchemy.exc import OperationalError
@@ -38,6 +39,13 @@ DEFERRABLE: tuple[Index, ...] = tuple(sorted(
 # Dropping an index on PostgreSQL waits for every transaction that has read the table. The load goes on with the
 # indexes in place rather than hold up those behind it for longer than this.
 DROP_LOCK_TIMEOUT = "1s"
+# SQLite sorts an index's keys in as much memory as the page cache, on one thread. In one run that large the sort
+# itself is the slow part; in runs of 4 MiB, sorted by as many threads as there are cores and merged, the ten
+# indexes of 1,000,000 prospects took 5.2-5.5 s instead of 8.0-8.2 s with the 64 MiB cache (2 cores; 6.1-6.3 s
+# with 16 MiB runs, 8.6 s with 64 MiB runs on two threads). PostgreSQL's defaults were fastest there (two parallel
+# workers, 64 MB: 6.1 s; 256 MB: 7.5 s, 16 MB: 8.6 s), so it keeps them.
+SQLITE_SORT_KIB = 4_096
+SQLITE_SORT_THREADS = min(os.cpu_count() or 1, 4)
 
 
 def drop_for_load(session: Session) -> bool:
@@ -74,13 +82,31 @@ def build_missing(transaction: Transaction) -> list[str]:
         absent = missing(session.connection())
     built = []
     for index in absent:
-        with transaction() as session:
+        with transaction() as session, _sorting_in_threads(session.connection()) as connection:
             # IF NOT EXISTS: another process may be building the same ones after the same crash.
-            session.connection().execute(CreateIndex(index, if_not_exists=True))
+            connection.execute(CreateIndex(index, if_not_exists=True))
         built.append(str(index.name))
     if built:
         log.info("built the indexes of prospects and memberships: %s", ", ".join(built))
     return built
+
+
+@contextmanager
+def _sorting_in_threads(connection: Connection) -> Iterator[Connection]:
+    """On SQLite, the connection sorts in SQLITE_SORT_KIB runs on SQLITE_SORT_THREADS threads, and is given back
+    with its page cache and threads as they were."""
+    if connection.dialect.name != "sqlite":
+        yield connection
+        return
+    cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    threads = connection.exec_driver_sql("PRAGMA threads").scalar_one()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_SORT_KIB}")
+    connection.exec_driver_sql(f"PRAGMA threads = {SQLITE_SORT_THREADS}")
+    try:
+        yield connection
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache_size)}")
+        connection.exec_driver_sql(f"PRAGMA threads = {int(threads)}")
 
 
 def _present(connection: Connection) -> set[str]:

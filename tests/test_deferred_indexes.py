@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from storage.audit import Actor
+from storage.db import SQLITE_CACHE_KIB
 from storage.deferred_indexes import DEFERRABLE
 from storage.importing import import_prospects
 from storage.models import Membership, Prospect
@@ -67,6 +68,16 @@ def test_into_an_empty_table_the_indexes_are_built_after_the_load(database):
         for in_campaign in (None, campaign_id):
             page = search_prospects(session, "silva12", campaign_id=in_campaign, limit=20)
             assert sorted(p.email for p in page.items) == expected
+
+
+def test_the_connection_that_built_the_indexes_goes_back_to_the_pool_as_it_was(database):
+    if not database.is_sqlite:
+        pytest.skip("SQLite's sort settings are a connection's own")
+    run_import(database, csv_text(50))
+    assert indexes(database) >= ALL_DEFERRABLE
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == -SQLITE_CACHE_KIB
+        assert connection.exec_driver_sql("PRAGMA threads").scalar_one() == 0
 
 
 def test_into_a_populated_table_every_index_stays_in_place(database):
