@@ -15,10 +15,9 @@ import datetime as dt
 import gc
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import islice
 
 from sqlalchemy import literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,6 +42,7 @@ from storage.models import (
     utcnow,
 )
 from storage.outbox import enqueue_summary
+from storage.prepared_elsewhere import prepared_chunks
 from storage.prospect_csv import (
     HARD_BOUNCE,
     OWN_OPT_OUT,
@@ -54,7 +54,6 @@ from storage.prospect_csv import (
     StateColumn,
 )
 from storage.prospects import insert_new_prospects, prospect_ids_by_key
-from storage.read_ahead import read_ahead
 
 Transaction = Callable[[], AbstractContextManager[Session]]
 # Rows per transaction. Each commit costs a fixed amount, so bigger is faster; but on SQLite every other writer (a
@@ -62,8 +61,11 @@ Transaction = Callable[[], AbstractContextManager[Session]]
 # first has FIRST_CHUNK rows, each next one as many as the last one's pace allows, within [MIN_CHUNK, MAX_CHUNK].
 # Into a populated database every index is kept up to date row by row, several times the cost of a row into an
 # empty one: the first chunk there has FIRST_CHUNK_INTO_POPULATED rows, and the pace takes over from it.
-# PostgreSQL locks rows, not the database: its chunks are MAX_CHUNK rows, each prepared while the last is written.
-FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 5_000, 500, 20_000
+# PostgreSQL locks rows, not the database: its chunks are MAX_CHUNK rows. On both, past the first rows, each chunk is
+# read and prepared in a second process while the last is written (storage.prepared_elsewhere).
+# MAX_CHUNK bounds memory too: the two processes each hold a chunk and its copy in transit. With 20,000 rows the two
+# together peaked at 360 MB importing 1,000,000 rows into SQLite, with 10,000 at 280 MB, about 5% slower.
+FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 5_000, 500, 10_000
 FIRST_CHUNK_INTO_POPULATED = 1_000
 CHUNK_SECONDS = 0.3
 SAMPLES_KEPT = 20
@@ -106,7 +108,7 @@ def import_prospects(
     secret_key: bytes,
     source_label: str,
     on_outcome: Callable[[RowOutcome], None] | None = None,
-    on_progress: Callable[[], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
     chunk_size: int | None = None,
 ) -> ImportReport:
     """Imports `source` into the campaign, chunk by chunk (`chunk_size` rows each; None sizes them by time)."""
@@ -142,32 +144,25 @@ def import_prospects(
             return _import_chunk(session, chunk, campaign_id=campaign_id, import_id=report.import_id, actor=actor,
                                  states=states)
 
-    def publish(outcomes: Iterator[RowOutcome]) -> None:
+    def publish(outcomes: Iterator[RowOutcome], bytes_read: int) -> None:
         for outcome in outcomes:
             emit(outcome)
         if on_progress is not None:
-            on_progress()
+            on_progress(bytes_read)
 
+    size = chunk_size or (MAX_CHUNK if on_a_server else FIRST_CHUNK if indexes_deferred
+                          else FIRST_CHUNK_INTO_POPULATED)
     try:
-        rows = iter(source)
-        if on_a_server:
-            # The client waits while the server writes a chunk: the next one is read and prepared meanwhile.
-            size = chunk_size or MAX_CHUNK
-            with read_ahead(prepare_collecting_no_cycles(rows_read)
-                            for rows_read in iter(lambda: list(islice(rows, size)), [])) as chunks:
-                for chunk in chunks:
-                    publish(write(chunk))
-        else:
-            size = chunk_size or (FIRST_CHUNK if indexes_deferred else FIRST_CHUNK_INTO_POPULATED)
-            while rows_read := list(islice(rows, size)):
+        with closing(prepared_chunks(iter(source), prepare_collecting_no_cycles, lambda: size,
+                                     lambda: source.bytes_read)) as chunks:
+            for prepared in chunks:
                 with _no_cycle_collection():
-                    chunk = prepare(rows_read)
                     started = time.perf_counter()
-                    outcomes = write(chunk)
+                    outcomes = write(prepared.chunk)
                     seconds = time.perf_counter() - started
-                publish(outcomes)
-                if chunk_size is None:
-                    size = next_chunk_size(len(rows_read), seconds)
+                publish(outcomes, prepared.bytes_read)
+                if chunk_size is None and not on_a_server:
+                    size = next_chunk_size(prepared.rows, seconds)
 
         counts = {**report.counts, **report.states} if states else report.counts
         with transaction() as session:

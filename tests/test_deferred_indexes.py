@@ -58,7 +58,7 @@ def test_the_deferrable_indexes_are_every_secondary_index_but_the_unique_address
 
 def test_into_an_empty_table_the_indexes_are_built_after_the_load(database):
     seen_during = []
-    report = run_import(database, csv_text(250), chunk_size=100, on_progress=lambda: seen_during.append(indexes(database)))
+    report = run_import(database, csv_text(250), chunk_size=100, on_progress=lambda _: seen_during.append(indexes(database)))
     assert report.counts["new"] == 250
     assert len(seen_during) == 3 and all(ALL_DEFERRABLE.isdisjoint(seen) for seen in seen_during)
     assert indexes(database) >= ALL_DEFERRABLE
@@ -84,13 +84,13 @@ def test_into_a_populated_table_every_index_stays_in_place(database):
     run_import(database, csv_text(10))
     seen_during = []
     report = run_import(database, csv_text(250, start=10), chunk_size=100,
-                        on_progress=lambda: seen_during.append(indexes(database)))
+                        on_progress=lambda _: seen_during.append(indexes(database)))
     assert report.counts["new"] == 250
     assert seen_during and all(seen >= ALL_DEFERRABLE for seen in seen_during)
 
 
 def test_an_import_that_fails_midway_still_builds_the_indexes_and_keeps_what_it_committed(database):
-    def stop_after_first_chunk():
+    def stop_after_first_chunk(_bytes_read):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -155,7 +155,7 @@ def test_on_postgresql_a_reader_of_the_table_keeps_the_indexes_in_place_and_the_
         reader.exec_driver_sql("SELECT count(*) FROM prospects").all()  # its lock lasts until the transaction ends
         seen_during = []
         report = run_import(database, csv_text(50), chunk_size=20,
-                            on_progress=lambda: seen_during.append(indexes(database)))
+                            on_progress=lambda _: seen_during.append(indexes(database)))
         reader.rollback()
     assert report.counts["new"] == 50
     assert len(seen_during) == 3 and all(seen >= ALL_DEFERRABLE for seen in seen_during)

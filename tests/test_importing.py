@@ -13,6 +13,7 @@ from storage.deletion import delete_prospect
 from storage.do_not_contact import mark_do_not_contact
 from storage.importing import FIRST_CHUNK_INTO_POPULATED, import_prospects
 from storage.models import AuditEntry, Campaign, Import, Membership, Prospect
+from storage.prepared_elsewhere import IN_PROCESS_ROWS
 from storage.prospect_csv import ProspectCsv, UnreadableFile
 from storage.prospects import find_prospect_id, prospect_details
 from storage.sending import iter_sendable
@@ -154,3 +155,44 @@ def test_each_chunk_commits_with_its_audit_row(database, secret_key):
     assert all(a.after["import_id"] == report.import_id for a in chunks)
     assert finish.after["new"] == 10
     assert "example.com" not in repr([(a.before, a.after) for a in chunks])
+
+
+def long_file(rows: int) -> str:
+    lines = [f"p{n}@example.com,Ana{n}" for n in range(rows)]
+    lines.append("P7@Example.com,again")  # line rows + 2: the same person as line 9, prepared in the other process
+    return "email,first_name\n" + "\n".join(lines) + "\n"
+
+
+def test_a_long_file_is_imported_whole_by_the_two_processes(database, secret_key):
+    """Past IN_PROCESS_ROWS rows, the chunks are read and prepared in a second process (storage.prepared_elsewhere):
+    every row arrives once, and a duplicate across the two is recognised."""
+    rows = IN_PROCESS_ROWS + 3_000
+    report = run_import(database, secret_key, long_file(rows), chunk_size=2_000)
+    assert report.counts["new"] == rows and report.counts["duplicate_in_file"] == 1
+    [duplicate] = report.samples["duplicate_in_file"]
+    assert duplicate.line == rows + 2
+    assert count(database, Prospect) == rows == count(database, Membership)
+    with database.snapshot() as session:
+        assert prospect_details(session, find_prospect_id(session, "p22999@example.com")).first_name == "Ana22999"
+
+
+def test_an_import_stopped_while_the_second_process_prepares_can_be_run_again(database, secret_key):
+    rows, size = IN_PROCESS_ROWS + 3_000, 2_000
+    content = long_file(rows)
+    chunks = 0
+
+    def stop_after_the_first_chunk_from_the_second_process(_bytes_read: int) -> None:
+        nonlocal chunks
+        chunks += 1
+        if chunks == IN_PROCESS_ROWS // size + 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_import(database, secret_key, content, chunk_size=size,
+                   on_progress=stop_after_the_first_chunk_from_the_second_process)
+    imported = count(database, Prospect)
+    assert imported == IN_PROCESS_ROWS + size
+    report = run_import(database, secret_key, content)
+    # Line 9's person was in the campaign before this run, and so is the same person's again on the last line.
+    assert report.counts["already_in_campaign"] == imported + 1 and report.counts["new"] == rows - imported
+    assert count(database, Prospect) == rows == count(database, Membership)

@@ -352,7 +352,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         expected = self.model.import_rows(campaign, committed, opting_out)
         chunks = 0
 
-        def interrupt_after_chunk() -> None:
+        def interrupt_after_chunk(_bytes_read: int) -> None:
             nonlocal chunks
             chunks += 1
             if chunks == stop_after:

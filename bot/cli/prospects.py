@@ -58,11 +58,11 @@ def import_command(runtime: Runtime, file: Path, campaign: str, source: str | No
         progress = _progress_bar(file.stat().st_size)
         shown = 0
 
-        def advance() -> None:
+        def advance(bytes_read: int) -> None:
             nonlocal shown
             if progress is not None:
-                progress.update(prospect_csv.bytes_read - shown)
-                shown = prospect_csv.bytes_read
+                progress.update(bytes_read - shown)
+                shown = bytes_read
 
         try:
             result = import_prospects(

@@ -1,0 +1,148 @@
+"""An import's chunks read and prepared in a second process while the first one writes.
+
+Reading the CSV and preparing its rows (storage.import_chunks) is about a third of an import's time, and depends
+on the file alone. In a thread it would not overlap the writes: SQLite writes in-process, handing the interpreter
+back and forth with every row, and on PostgreSQL psycopg's own work holds it too. A forked process has an
+interpreter of its own, so on a machine with two cores the reading and preparing cost the import only the time
+to receive each chunk.
+
+The second process is started only for a file longer than IN_PROCESS_ROWS rows, after those have been imported:
+a small file (a Slack upload, a test) never pays for it. It is a fork of the importing process, so it needs no
+arguments and starts in milliseconds; it touches no database connection and leaves without running the parent's
+exit handlers (multiprocessing ends a forked child with os._exit). Where fork does not exist, or the process can
+not be started, everything is prepared in-process as before.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import multiprocessing
+import pickle
+from collections.abc import Callable, Generator, Iterator
+from itertools import islice
+from multiprocessing.connection import Connection
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from storage.errors import ProspectbotError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# Rows prepared in the importing process before a second one is started for the rest.
+IN_PROCESS_ROWS = 20_000
+
+_END = "end"
+_ERROR = "error"
+
+
+class Prepared(NamedTuple, Generic[T]):
+    chunk: T
+    rows: int  # how many rows of the file it was made from
+    bytes_read: int  # of the file, once they were read
+
+
+class PreparingStopped(ProspectbotError):
+    """The second process ended without handing over the rest of the file (it was killed)."""
+
+
+def prepared_chunks(rows: Iterator[Any], prepare: Callable[[list[Any]], T], sizes: Callable[[], int],
+                    bytes_read: Callable[[], int], *,
+                    in_process_rows: int = IN_PROCESS_ROWS) -> Generator[Prepared[T], None, None]:
+    """Each chunk of `rows` (`sizes()` rows, asked anew for each chunk) as `prepare` makes it, with the number of
+    rows it was made from and the bytes of the file read by then (`bytes_read()`). Past `in_process_rows`, the
+    chunks come from a second process, which prepares the next one while this one is used: its size is then asked
+    when the last one is handed over. An error in the second process is raised here; closing the generator early
+    stops it."""
+    prepared = 0
+    while prepared < in_process_rows:
+        chunk_rows = list(islice(rows, sizes()))
+        if not chunk_rows:
+            return
+        prepared += len(chunk_rows)
+        yield Prepared(prepare(chunk_rows), len(chunk_rows), bytes_read())
+    worker = _start(rows, prepare, bytes_read)
+    if worker is None:
+        while chunk_rows := list(islice(rows, sizes())):
+            yield Prepared(prepare(chunk_rows), len(chunk_rows), bytes_read())
+        return
+    process, connection = worker
+    try:
+        connection.send(sizes())
+        while True:
+            message = _receive(connection)
+            if message[0] == _END:
+                return
+            if message[0] == _ERROR:
+                raise message[1]
+            connection.send(sizes())
+            yield message[1]
+    finally:
+        connection.close()
+        process.join(timeout=1)
+        if process.is_alive():
+            process.terminate()
+            process.join()
+
+
+def _start(rows: Iterator[Any], prepare: Callable[[list[Any]], T],
+           bytes_read: Callable[[], int]) -> tuple[Any, Connection] | None:
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:
+        return None
+    ours, theirs = context.Pipe()
+    process = context.Process(target=_serve, args=(theirs, rows, prepare, bytes_read), name="import-preparer",
+                              daemon=True)
+    try:
+        process.start()
+    except OSError as error:
+        log.warning("preparing the import in this process: a second one could not be started (%s)", error)
+        ours.close()
+        theirs.close()
+        return None
+    theirs.close()  # the child's end: once the child is gone, receiving here fails instead of waiting for ever
+    return process, ours
+
+
+def _receive(connection: Connection) -> tuple[Any, ...]:
+    try:
+        return connection.recv()
+    except (EOFError, OSError):
+        raise PreparingStopped("The process preparing the file's rows stopped before the end of the file (was it "
+                               "killed?). What was imported so far is kept: run the same import again to finish it."
+                               ) from None
+
+
+def _serve(connection: Connection, rows: Iterator[Any], prepare: Callable[[list[Any]], T],
+           bytes_read: Callable[[], int]) -> None:
+    """The second process: a chunk of as many rows as asked, each time it is asked, until the file ends or the
+    importing process stops asking."""
+    # Its chunks are acyclic and short-lived: the cycle collector would only rescan them (storage.importing).
+    gc.disable()
+    try:
+        while True:
+            try:
+                size = connection.recv()
+            except (EOFError, OSError):
+                return
+            chunk_rows = list(islice(rows, size))
+            if not chunk_rows:
+                connection.send((_END,))
+                return
+            connection.send(("chunk", Prepared(prepare(chunk_rows), len(chunk_rows), bytes_read())))
+    except BaseException as error:  # noqa: BLE001 - handed to the importing process, which raises it
+        try:
+            connection.send((_ERROR, _picklable(error)))
+        except (EOFError, OSError):
+            pass
+    finally:
+        connection.close()
+
+
+def _picklable(error: BaseException) -> BaseException:
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001 - any error that does not survive the pipe is sent as its text
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error

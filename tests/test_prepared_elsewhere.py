@@ -1,0 +1,173 @@
+"""storage.prepared_elsewhere: past the first rows, an import's chunks are read and prepared in a second process
+while the importing one writes; whatever happens to that process, the import hears of it and nothing is left
+running."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.models import Membership, Prospect
+from storage.prepared_elsewhere import IN_PROCESS_ROWS, PreparingStopped, prepared_chunks
+from tests.support import TEST_SECRET_KEY
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tagged(rows: list[int]) -> tuple[int, list[int]]:
+    """A chunk as the process that prepared it made it."""
+    return os.getpid(), rows
+
+
+def chunks_of(count: int, size: int = 10, in_process_rows: int = 25, prepare=tagged, bytes_read=lambda: 0):
+    return prepared_chunks(iter(range(count)), prepare, lambda: size, bytes_read, in_process_rows=in_process_rows)
+
+
+def gone(pid: int) -> bool:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_every_row_arrives_once_in_order_and_past_the_first_rows_from_another_process():
+    prepared = list(chunks_of(95))
+    assert [row for chunk in prepared for row in chunk.chunk[1]] == list(range(95))
+    assert [chunk.rows for chunk in prepared] == [10] * 9 + [5]
+    pids = [chunk.chunk[0] for chunk in prepared]
+    assert pids[:3] == [os.getpid()] * 3  # 30 rows: the first 25 and the rest of their chunk
+    assert len(set(pids[3:])) == 1 and pids[3] != os.getpid()
+    assert gone(pids[3])
+
+
+def test_a_small_file_is_prepared_in_this_process_alone():
+    prepared = list(chunks_of(25, in_process_rows=25))
+    assert {chunk.chunk[0] for chunk in prepared} == {os.getpid()}
+    assert sum(chunk.rows for chunk in prepared) == 25
+
+
+def test_each_chunk_takes_the_size_asked_when_it_is_requested():
+    sizes = iter([5, 5, 20, 3, 7, 7, 7, 7, 7, 7, 7, 7])
+    size = 5
+
+    def next_size() -> int:
+        nonlocal size
+        size = next(sizes)
+        return size
+
+    prepared = prepared_chunks(iter(range(60)), tagged, next_size, lambda: 0, in_process_rows=10)
+    assert [chunk.rows for chunk in prepared] == [5, 5, 20, 3, 7, 7, 7, 6]
+
+
+def test_the_bytes_read_are_counted_where_the_rows_were_read():
+    read = 0
+
+    def counting(rows: list[int]) -> tuple[int, list[int]]:
+        nonlocal read
+        read += 100 * len(rows)
+        return tagged(rows)
+
+    prepared = list(chunks_of(60, prepare=counting, bytes_read=lambda: read))
+    assert [chunk.bytes_read for chunk in prepared] == [100 * n for n in range(10, 61, 10)]
+
+
+def test_an_error_in_the_second_process_is_raised_in_the_importing_one():
+    def failing(rows: list[int]) -> tuple[int, list[int]]:
+        if 47 in rows:
+            raise OSError("the file went away")
+        return tagged(rows)
+
+    received = []
+    with pytest.raises(OSError, match="the file went away"):
+        for chunk in chunks_of(100, prepare=failing):
+            received.extend(chunk.chunk[1])
+    assert received == list(range(40))
+
+
+def test_an_error_that_can_not_cross_over_arrives_as_its_text():
+    class Odd(Exception):
+        def __init__(self, code: int, detail: str) -> None:  # pickling calls Odd(*args): one argument short
+            super().__init__(f"{code}: {detail}")
+
+    def failing(rows: list[int]) -> tuple[int, list[int]]:
+        if 60 in rows:
+            raise Odd(7, "unexpected")
+        return tagged(rows)
+
+    with pytest.raises(RuntimeError, match="Odd: 7: unexpected"):
+        list(chunks_of(100, prepare=failing))
+
+
+def test_a_second_process_killed_meanwhile_stops_the_import_with_a_clear_error():
+    def dying(rows: list[int]) -> tuple[int, list[int]]:
+        if 55 in rows:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return tagged(rows)
+
+    with pytest.raises(PreparingStopped, match="stopped before the end of the file"):
+        list(chunks_of(100, prepare=dying))
+
+
+def test_stopping_early_stops_the_second_process():
+    prepared = chunks_of(10_000)
+    pids = [next(prepared).chunk[0] for _ in range(5)]
+    prepared.close()
+    assert pids[-1] != os.getpid() and gone(pids[-1])
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except OSError:
+        return []
+
+
+def test_prospectbot_import_says_in_one_sentence_that_its_second_process_was_killed(database, database_url, tmp_path):
+    """The second process killed while `prospectbot import` runs: the import stops with a sentence, not a
+    traceback; what it committed stays, and running it again finishes the file."""
+    rows = 80_000
+    path = tmp_path / "leads.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "first_name"])
+        writer.writerows([f"lead{n}@example.com", f"Ana{n}"] for n in range(rows))
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET_KEY.decode(),
+           "PROSPECTBOT_ACTOR": "ops", "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "bot.cli", "import", str(path), "--campaign", "Q4"]
+    importing = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = []
+    try:
+        deadline = time.monotonic() + 60
+        while not killed and importing.poll() is None and time.monotonic() < deadline:
+            for child in children_of(importing.pid):
+                os.kill(child, signal.SIGKILL)
+                killed.append(child)
+            time.sleep(0.005)
+        _, stderr = importing.communicate(timeout=60)
+    finally:
+        if importing.poll() is None:
+            importing.kill()
+    assert killed, "the import ended before its second process could be caught"
+    assert importing.returncode == 1
+    assert "stopped before the end of the file" in stderr and "run the same import again" in stderr
+    assert "Traceback" not in stderr
+    with database.snapshot() as session:
+        assert IN_PROCESS_ROWS <= session.scalar(select(func.count()).select_from(Prospect)) < rows
+
+    again = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    with database.snapshot() as session:
+        assert session.scalar(select(func.count()).select_from(Membership)) == rows
