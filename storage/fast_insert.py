@@ -12,7 +12,20 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, ColumnElement, DateTime, Integer, Table, Text, any_, bindparam, func, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Integer,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
@@ -61,8 +74,9 @@ def bulk_insert(
     columns = list(rows[0])
     types = {name: table.c[name].type for name in columns}
     if dialect.name == "postgresql" and len(rows) >= COPY_FROM:
-        return _insert_through_copy(connection, table, types, rows, ignore_duplicates=ignore_duplicates,
-                                    returning=returning)
+        column_values = [_pg_column(column_type, [row[name] for row in rows]) for name, column_type in types.items()]
+        return _insert_through_copy(connection, table, columns, zip(*column_values, strict=True), {},
+                                    ignore_duplicates=ignore_duplicates, returning=returning)
     if dialect.name == "postgresql":
         # %b: binary parameters, which psycopg sends without escaping every element of every array.
         arrays = ", ".join(f"%({name})b::{_pg_array_type(types[name])}" for name in columns)
@@ -87,23 +101,52 @@ def bulk_insert(
     return []
 
 
-def _insert_through_copy(connection: Connection, table: Table, types: dict[str, TypeEngine[Any]], rows: Rows, *,
-                         ignore_duplicates: bool, returning: Sequence[str]) -> list[tuple[Any, ...]]:
-    """PostgreSQL: the rows through COPY into a temporary table dropped at commit, then INSERT … SELECT from it,
-    which can skip conflicts and return ids as a plain INSERT does. psycopg formats COPY rows in C; the arrays of
-    `unnest` it builds element by element in Python, which cost the client about as much as the server's work."""
-    names = ", ".join(types)
+def bulk_insert_values(session: Session, model: type[Base], columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+                       constants: dict[str, Any], *, ignore_duplicates: bool = False,
+                       returning: Sequence[str] = ()) -> list[tuple[Any, ...]]:
+    """bulk_insert of `rows` given as tuples of `columns`' values (text, numbers or None: values every driver
+    takes as they are), each row also taking `constants` ({column: value}), which are sent once, not per row."""
+    if not rows:
+        return []
+    table = table_of(model)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        if len(rows) < COPY_FROM:
+            return bulk_insert(session, model, [{**dict(zip(columns, row, strict=True)), **constants} for row in rows],
+                               ignore_duplicates=ignore_duplicates, returning=returning)
+        return _insert_through_copy(connection, table, columns, rows, constants, ignore_duplicates=ignore_duplicates,
+                                    returning=returning)
+    # SQLite: the constants are written into the statement, as the column's type renders them.
+    fixed = [str(literal(value, table.c[name].type).compile(dialect=connection.dialect,
+                                                             compile_kwargs={"literal_binds": True}))
+             for name, value in constants.items()]
+    marks = ", ".join(["?"] * len(columns) + fixed)
+    statement = (f"INSERT INTO {table.name} ({', '.join([*columns, *constants])}) VALUES ({marks})"
+                 + (" ON CONFLICT DO NOTHING" if ignore_duplicates else ""))
+    connection.exec_driver_sql(statement, list(rows))
+    return []
+
+
+def _insert_through_copy(connection: Connection, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]],
+                         constants: dict[str, Any], *, ignore_duplicates: bool,
+                         returning: Sequence[str]) -> list[tuple[Any, ...]]:
+    """PostgreSQL: the rows (tuples of `columns`' values, in the driver's form) through COPY into a temporary table
+    dropped at commit, then INSERT … SELECT from it with the `constants`, which can skip conflicts and return ids
+    as a plain INSERT does. psycopg formats COPY rows in C; the arrays of `unnest` it builds element by element in
+    Python, which cost the client about as much as the server's work."""
+    names = ", ".join(columns)
     stage = f"stage_{table.name}"
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     cursor.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {table.name} WITH NO DATA")
-    values = [_pg_column(column_type, [row[name] for row in rows]) for name, column_type in types.items()]
     with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-        for row_values in zip(*values, strict=True):
-            copy.write_row(row_values)
+        for row in rows:
+            copy.write_row(row)
+    fixed = "".join(f", %({name})s" for name in constants)
     cursor.execute(
-        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage}"
+        f"INSERT INTO {table.name} ({', '.join([*columns, *constants])}) SELECT {names}{fixed} FROM {stage}"
         + (" ON CONFLICT DO NOTHING" if ignore_duplicates else "")
-        + (f" RETURNING {', '.join(returning)}" if returning else "")
+        + (f" RETURNING {', '.join(returning)}" if returning else ""),
+        constants or None,
     )
     found = [tuple(row) for row in cursor.fetchall()] if returning else []
     cursor.execute(f"DROP TABLE {stage}")

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from storage.emails import InvalidEmail, address_key, normalise_email
-from storage.keys import AddressIdentity, address_identity
+from storage.keys import address_identity
 from storage.models import utcnow
 from storage.prospect_csv import RowProblem, SourceRow, StateColumn, UnreadableState, row_states
-from storage.prospects import new_prospect_row
+from storage.prospects import new_prospect_values
 
 
 class RowOutcome(NamedTuple):
@@ -39,12 +39,15 @@ class PreparedChunk:
     outcomes: dict[int, RowOutcome] = field(default_factory=dict)
     first_line_of: dict[str, int] = field(default_factory=dict)
     email_of: dict[str, str] = field(default_factory=dict)  # as shown (normalised)
-    identity_of: dict[str, AddressIdentity] = field(default_factory=dict)
-    new_row_of: dict[str, dict[str, Any]] = field(default_factory=dict)  # the prospect to create if nobody has it
+    # Plain tuples, not AddressIdentity and dicts: a chunk travels between processes (storage.prepared_elsewhere),
+    # and tuples of strings are the cheapest to send and receive.
+    fingerprints_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # AddressIdentity.fingerprints
+    # The prospect to create if nobody has the address: storage.prospects.new_prospect_values.
+    new_values_of: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     flagged: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)  # (line, key, states) recorded
 
 
-def prepare_chunk(rows: Iterable[SourceRow | RowProblem], *, secret_key: bytes, source_label: str,
+def prepare_chunk(rows: Iterable[SourceRow | RowProblem], *, secret_key: bytes,
                   state_columns: tuple[StateColumn, ...] | None) -> PreparedChunk:
     chunk = PreparedChunk(now=utcnow())
     outcomes, first_line_of = chunk.outcomes, chunk.first_line_of
@@ -74,7 +77,6 @@ def prepare_chunk(rows: Iterable[SourceRow | RowProblem], *, secret_key: bytes, 
             continue
         first_line_of[key] = row.line
         chunk.email_of[key] = email
-        chunk.identity_of[key] = identity
-        chunk.new_row_of[key] = new_prospect_row({**row.values, "email": email}, identity, source=source_label,
-                                                 now=chunk.now)
+        chunk.fingerprints_of[key] = identity.fingerprints
+        chunk.new_values_of[key] = new_prospect_values({**row.values, "email": email}, identity)
     return chunk

@@ -53,7 +53,7 @@ from storage.prospect_csv import (
     SourceRow,
     StateColumn,
 )
-from storage.prospects import insert_new_prospects, prospect_ids_by_key
+from storage.prospects import insert_prospect_values, prospect_ids_by_key
 
 Transaction = Callable[[], AbstractContextManager[Session]]
 # Rows per transaction. Each commit costs a fixed amount, so bigger is faster; but on SQLite every other writer (a
@@ -132,8 +132,7 @@ def import_prospects(
         if on_outcome is not None:
             on_outcome(outcome)
 
-    prepare = partial(prepare_chunk, secret_key=secret_key, source_label=source_label,
-                      state_columns=states.columns if states else None)
+    prepare = partial(prepare_chunk, secret_key=secret_key, state_columns=states.columns if states else None)
 
     def prepare_collecting_no_cycles(rows_read: list[SourceRow | RowProblem]) -> PreparedChunk:
         with _no_cycle_collection():
@@ -142,7 +141,7 @@ def import_prospects(
     def write(chunk: PreparedChunk) -> Iterator[RowOutcome]:
         with transaction() as session:
             return _import_chunk(session, chunk, campaign_id=campaign_id, import_id=report.import_id, actor=actor,
-                                 states=states)
+                                 source=source_label, states=states)
 
     def publish(outcomes: Iterator[RowOutcome], bytes_read: int) -> None:
         for outcome in outcomes:
@@ -207,36 +206,37 @@ def _import_chunk(
     campaign_id: int,
     import_id: int,
     actor: Actor,
+    source: str,
     states: _StateRecorder | None = None,
 ) -> Iterator[RowOutcome]:
     """Writes one chunk (storage.import_chunks.prepare_chunk) and returns each row's outcome, in file order. Rows
     are told apart by their address's identity (storage.emails.address_key): the same mailbox in another case or
     domain form is one person."""
     outcomes, first_line_of, flagged = chunk.outcomes, chunk.first_line_of, chunk.flagged
-    emails, identities = chunk.email_of, chunk.identity_of
+    emails, fingerprints = chunk.email_of, chunk.fingerprints_of
     known = prospect_ids_by_key(session, list(emails))
     unknown = [key for key in emails if key not in known]
 
     # Fingerprints kept before the upgrade may be of the address as shown (legacy): both forms are looked up.
     suppressed = set(session.scalars(select(Suppression.fingerprint).where(among(
-        session, Suppression.fingerprint, [fp for key in unknown for fp in identities[key].fingerprints]))))
+        session, Suppression.fingerprint, [fp for key in unknown for fp in fingerprints[key]]))))
     blocked_domains = blocked_domains_among(session, sorted({email_domain(key) for key in unknown}))
     now = chunk.now
     to_create = []
     for key in unknown:
         email = emails[key]
-        if not suppressed.isdisjoint(identities[key].fingerprints):
+        if not suppressed.isdisjoint(fingerprints[key]):
             outcomes[first_line_of[key]] = RowOutcome(first_line_of[key], email, "skipped_blocked",
                                                       "this address was deleted and blocked from imports")
         elif blocked_domains and email_domain(key) in blocked_domains:
             outcomes[first_line_of[key]] = RowOutcome(first_line_of[key], email, "skipped_blocked",
                                                       f"everyone at {email_domain(key)} is blocked")
         else:
-            to_create.append(chunk.new_row_of[key])
-    created = insert_new_prospects(session, to_create)
+            to_create.append(key)
+    created = insert_prospect_values(session, [chunk.new_values_of[key] for key in to_create], source=source,
+                                     now=now)
     # A concurrent import may have created some of them a moment ago: treat those as known people.
-    raced = [row["email_key"] for row in to_create if row["email_key"] not in created]
-    known.update(prospect_ids_by_key(session, raced))
+    known.update(prospect_ids_by_key(session, [key for key in to_create if key not in created]))
 
     known_ids = list(known.values())
     do_not_contact = set(session.scalars(select(DoNotContact.prospect_id)
