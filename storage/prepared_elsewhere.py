@@ -6,11 +6,12 @@ back and forth with every row, and on PostgreSQL psycopg's own work holds it too
 interpreter of its own, so on a machine with two cores the reading and preparing cost the import only the time
 to receive each chunk.
 
-The second process is started only for a file longer than IN_PROCESS_ROWS rows, after those have been imported:
-a small file (a Slack upload, a test) never pays for it. It is a fork of the importing process, so it needs no
-arguments and starts in milliseconds; it touches no database connection and leaves without running the parent's
-exit handlers (multiprocessing ends a forked child with os._exit). Where fork does not exist, or the process can
-not be started, everything is prepared in-process as before.
+The second process is started only for a file longer than IN_PROCESS_ROWS rows, once those have been prepared: a
+small file never pays for it. It is a fork of the importing process, so it needs no arguments and starts in
+milliseconds; it touches no database connection and leaves without running the parent's exit handlers
+(multiprocessing ends a forked child with os._exit). The importing process must not be running other threads,
+which a fork would copy in the middle of whatever they hold: `prospectbot import` is the only caller. Where fork
+does not exist, or the process can not be started, everything is prepared in-process as before.
 """
 
 from __future__ import annotations
