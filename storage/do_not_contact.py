@@ -10,14 +10,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, insert, literal, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.audit import Actor, record_audit
 from storage.emails import InvalidEmail, address_key, normalise_email
 from storage.errors import InvalidInput, NotAllowed
-from storage.fast_insert import among, bulk_insert, chunked, id_values, is_foreign_key_violation, table_of
+from storage.fast_insert import (
+    among,
+    bulk_insert,
+    chunked,
+    id_values,
+    insert_skipping_conflicts,
+    is_foreign_key_violation,
+    table_of,
+)
 from storage.models import DNC_REASONS, AuditEntry, DoNotContact, Prospect, utcnow
 from storage.outbox import enqueue_opt_out_notifications
 from storage.prospects import (
@@ -204,7 +211,7 @@ def _insert_do_not_contact(
             # ORDER BY by reading every prospect.
             if postgres:
                 chosen = chosen.order_by(Prospect.id)
-        return ((postgresql if postgres else sqlite).insert(DoNotContact)
+        return (insert_skipping_conflicts(session, DoNotContact)
                 .from_select(["prospect_id", *values], chosen)
                 .on_conflict_do_nothing().returning(DoNotContact.prospect_id))
 

@@ -48,12 +48,16 @@ def chunked(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def insert_skipping_conflicts(session: Session, model: type) -> Any:
+    """The database's own INSERT for `model`, which can say ON CONFLICT DO NOTHING (`.on_conflict_do_nothing()`)."""
+    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(model)
+
+
 def insert_ignoring_duplicates(session: Session, model: type, rows: list[dict[str, Any]], *returning: Any) -> list[Any]:
     """INSERT ... ON CONFLICT DO NOTHING: a row a concurrent writer already added is skipped, not an error."""
     if not rows:
         return []
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(model).on_conflict_do_nothing()
+    statement = insert_skipping_conflicts(session, model).on_conflict_do_nothing()
     if returning:
         return list(session.execute(statement.returning(*returning), rows))
     session.execute(statement, rows)

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from sqlalchemy import literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.audit import Actor, record_audit
@@ -29,7 +28,7 @@ from storage.deferred_indexes import build_missing, drop_for_load
 from storage.do_not_contact import apply_do_not_contact
 from storage.domains import blocked_domains_among
 from storage.emails import email_domain
-from storage.fast_insert import among, bulk_insert, table_of
+from storage.fast_insert import among, bulk_insert, insert_skipping_conflicts, table_of
 from storage.import_chunks import PreparedChunk, RowOutcome, prepare_chunk
 from storage.models import (
     MEMBER_SEARCH_KEYS,
@@ -306,9 +305,8 @@ def _add_members(session: Session, prospect_ids: list[int], *, campaign_id: int,
     chosen = select(Prospect.id, *(literal(value, columns[name].type) for name, value in values.items()),
                     *(getattr(Prospect, key) for key in MEMBER_SEARCH_KEYS)
                     ).where(among(session, Prospect.id, prospect_ids))
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(insert(Membership).from_select(["prospect_id", *values, *MEMBER_SEARCH_KEYS], chosen)
-                    .on_conflict_do_nothing())
+    session.execute(insert_skipping_conflicts(session, Membership)
+                    .from_select(["prospect_id", *values, *MEMBER_SEARCH_KEYS], chosen).on_conflict_do_nothing())
 
 
 class _StateRecorder:
