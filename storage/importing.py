@@ -41,7 +41,7 @@ from storage.models import (
     utcnow,
 )
 from storage.outbox import enqueue_summary
-from storage.prepared_elsewhere import prepared_chunks
+from storage.prepared_elsewhere import Prepared, PreparedChunks
 from storage.prospect_csv import (
     HARD_BOUNCE,
     OWN_OPT_OUT,
@@ -153,12 +153,16 @@ def import_prospects(
     size = chunk_size or (MAX_CHUNK if on_a_server else FIRST_CHUNK if indexes_deferred
                           else FIRST_CHUNK_INTO_POPULATED)
     try:
-        with closing(prepared_chunks(iter(source), prepare_collecting_no_cycles, lambda: min(size, MAX_CHUNK),
-                                     lambda: source.bytes_read)) as chunks:
-            for first in chunks:
-                # As many chunks as the pace allows in one transaction: each commit rewrites every page of the
-                # address index its rows landed on, and a chunk sent between the processes is kept small.
-                written = []
+        with closing(PreparedChunks(iter(source), prepare_collecting_no_cycles, lambda: _chunk_rows(size),
+                                    lambda: source.bytes_read)) as chunks:
+            # As many chunks as the pace allows in one transaction: each commit rewrites every page of the address
+            # index its rows landed on, and a chunk sent between the processes is kept small. Only chunks prepared
+            # already, within CHUNK_SECONDS and about `size` rows: a writer waiting for SQLite's lock must wait for
+            # neither the file nor a chunk too many. One that would take the transaction well past its size is
+            # kept for the next.
+            pending: Prepared[PreparedChunk] | None = None
+            while (first := pending or next(chunks, None)) is not None:
+                written, pending = [], None
                 with _no_cycle_collection():
                     started = time.perf_counter()
                     with transaction() as session:
@@ -166,7 +170,11 @@ def import_prospects(
                         while True:
                             written.append((write(session, prepared.chunk), prepared.bytes_read))
                             rows += prepared.rows
-                            if rows >= size or (following := next(chunks, None)) is None:
+                            following = _another_chunk(chunks, rows, size, started)
+                            if following is None:
+                                break
+                            if rows + following.rows > size + size // 10:
+                                pending = following
                                 break
                             prepared = following
                     seconds = time.perf_counter() - started
@@ -188,6 +196,21 @@ def import_prospects(
         if indexes_deferred:
             build_missing(transaction)
     return report
+
+
+def _chunk_rows(size: int) -> int:
+    """The rows of each chunk of a transaction of `size` rows: at most MAX_CHUNK, and as many in each."""
+    chunks = -(-size // MAX_CHUNK)
+    return -(-size // chunks)
+
+
+def _another_chunk(chunks: PreparedChunks[PreparedChunk], rows: int, size: int,
+                   started: float) -> Prepared[PreparedChunk] | None:
+    """The next chunk, if the transaction begun at `started` that has written `rows` may go on: it is short of
+    `size` rows and of CHUNK_SECONDS, and the next chunk is here already; else None."""
+    if rows >= size or time.perf_counter() - started >= CHUNK_SECONDS or not chunks.ready():
+        return None
+    return next(chunks, None)
 
 
 def next_chunk_size(rows: int, seconds: float) -> int:

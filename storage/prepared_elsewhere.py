@@ -47,43 +47,65 @@ class PreparingStopped(ProspectbotError):
     """The second process ended without handing over the rest of the file (it was killed)."""
 
 
-def prepared_chunks(rows: Iterator[Any], prepare: Callable[[list[Any]], T], sizes: Callable[[], int],
-                    bytes_read: Callable[[], int], *,
-                    in_process_rows: int = IN_PROCESS_ROWS) -> Generator[Prepared[T], None, None]:
+class PreparedChunks(Generic[T]):
     """Each chunk of `rows` (`sizes()` rows, asked anew for each chunk) as `prepare` makes it, with the number of
     rows it was made from and the bytes of the file read by then (`bytes_read()`). Past `in_process_rows`, the
     chunks come from a second process, which prepares the next one while this one is used: its size is then asked
-    when the last one is handed over. An error in the second process is raised here; closing the generator early
-    stops it."""
-    prepared = 0
-    while prepared < in_process_rows:
-        chunk_rows = list(islice(rows, sizes()))
-        if not chunk_rows:
-            return
-        prepared += len(chunk_rows)
-        yield Prepared(prepare(chunk_rows), len(chunk_rows), bytes_read())
-    worker = _start(rows, prepare, bytes_read)
-    if worker is None:
-        while chunk_rows := list(islice(rows, sizes())):
-            yield Prepared(prepare(chunk_rows), len(chunk_rows), bytes_read())
-        return
-    process, connection = worker
-    try:
-        connection.send(sizes())
-        while True:
-            message = _receive(connection)
-            if message[0] == _END:
+    when the last one is handed over. An error in the second process is raised here; closing early stops it."""
+
+    def __init__(self, rows: Iterator[Any], prepare: Callable[[list[Any]], T], sizes: Callable[[], int],
+                 bytes_read: Callable[[], int], *, in_process_rows: int = IN_PROCESS_ROWS) -> None:
+        self._connection: Connection | None = None
+        self._chunks = self._generate(rows, prepare, sizes, bytes_read, in_process_rows)
+
+    def __iter__(self) -> PreparedChunks[T]:
+        return self
+
+    def __next__(self) -> Prepared[T]:
+        return next(self._chunks)
+
+    def ready(self) -> bool:
+        """Whether the next chunk (or the news that there is none) is here already: taking it will not wait for the
+        second process, nor prepare anything in this one."""
+        return self._connection is not None and self._connection.poll()
+
+    def close(self) -> None:
+        self._chunks.close()
+
+    def _generate(self, rows: Iterator[Any], prepare: Callable[[list[Any]], T], sizes: Callable[[], int],
+                  bytes_read: Callable[[], int], in_process_rows: int) -> Generator[Prepared[T], None, None]:
+        prepared = 0
+        while prepared < in_process_rows:
+            chunk_rows = list(islice(rows, sizes()))
+            if not chunk_rows:
                 return
-            if message[0] == _ERROR:
-                raise message[1]
+            prepared += len(chunk_rows)
+            yield Prepared(prepare(chunk_rows), len(chunk_rows), bytes_read())
+        worker = _start(rows, prepare, bytes_read)
+        if worker is None:
+            while chunk_rows := list(islice(rows, sizes())):
+                yield Prepared(prepare(chunk_rows), len(chunk_rows), bytes_read())
+            return
+        process, connection = worker
+        self._connection = connection
+        try:
             connection.send(sizes())
-            yield message[1]
-    finally:
-        connection.close()
-        process.join(timeout=1)
-        if process.is_alive():
-            process.terminate()
-            process.join()
+            while True:
+                message = _receive(connection)
+                if message[0] == _END:
+                    return
+                if message[0] == _ERROR:
+                    raise message[1]
+                connection.send(sizes())
+                yield message[1]
+        finally:
+            self._connection = None
+            connection.close()
+            process.join(timeout=1)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+
 
 
 def _start(rows: Iterator[Any], prepare: Callable[[list[Any]], T],

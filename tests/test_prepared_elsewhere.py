@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.models import Membership, Prospect
-from storage.prepared_elsewhere import PreparingStopped, prepared_chunks
+from storage.prepared_elsewhere import PreparedChunks, PreparingStopped
 from tests.support import TEST_SECRET_KEY
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,7 +28,7 @@ def tagged(rows: list[int]) -> tuple[int, list[int]]:
 
 
 def chunks_of(count: int, size: int = 10, in_process_rows: int = 25, prepare=tagged, bytes_read=lambda: 0):
-    return prepared_chunks(iter(range(count)), prepare, lambda: size, bytes_read, in_process_rows=in_process_rows)
+    return PreparedChunks(iter(range(count)), prepare, lambda: size, bytes_read, in_process_rows=in_process_rows)
 
 
 def gone(pid: int) -> bool:
@@ -67,8 +67,36 @@ def test_each_chunk_takes_the_size_asked_when_it_is_requested():
         size = next(sizes)
         return size
 
-    prepared = prepared_chunks(iter(range(60)), tagged, next_size, lambda: 0, in_process_rows=10)
+    prepared = PreparedChunks(iter(range(60)), tagged, next_size, lambda: 0, in_process_rows=10)
     assert [chunk.rows for chunk in prepared] == [5, 5, 20, 3, 7, 7, 7, 6]
+
+
+def test_ready_says_whether_the_next_chunk_can_be_taken_without_waiting_for_it():
+    slow = 0.3
+
+    def slowly(rows: list[int]) -> tuple[int, list[int]]:
+        if os.getpid() != parent:
+            time.sleep(slow)
+        return tagged(rows)
+
+    parent = os.getpid()
+    chunks = chunks_of(50, in_process_rows=20, prepare=slowly)
+    try:
+        for _ in range(2):  # prepared here, when taken: nothing is ever ready in advance
+            assert not chunks.ready()
+            assert next(chunks).chunk[0] == parent
+        first_elsewhere = next(chunks)  # the second process starts, and the importer waits for its first chunk
+        assert first_elsewhere.chunk[0] != parent
+        assert not chunks.ready()  # the next one is being prepared
+        deadline = time.monotonic() + 10
+        while not chunks.ready() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        taking = time.monotonic()
+        assert next(chunks).chunk[1] == list(range(30, 40))
+        assert time.monotonic() - taking < slow / 2  # it was here already
+    finally:
+        chunks.close()
+    assert not chunks.ready()
 
 
 def test_the_bytes_read_are_counted_where_the_rows_were_read():
