@@ -106,7 +106,9 @@ def render(sections: list[tuple[str, list[Figure] | str]], pressures: list[tuple
         "moves both. Medians unless the figure says p99.",
         "",
         f"**{len(figures) - len(missed)} of {len(figures)} figures meet their target**"
-        + (": not met — " + "; ".join(f"{f.name} on {f.database}" for f in missed) + "." if missed else "."),
+        + (": not met — " + "; ".join(f"{f.name} on {f.database}"
+                                      + (" (its floor does not reach it either)" if f.floor_reaches_target is False
+                                         else "") for f in missed) + "." if missed else "."),
         "",
     ]
     lines += ["How loaded the machine was (`/proc/pressure/cpu`: the share of time some task waited for a "

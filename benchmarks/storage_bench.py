@@ -10,7 +10,12 @@ the same run:
   100,000 audit rows in one transaction, and beside it the shell's `.import` / COPY of them;
 - reading all of `sendable_recipients` for the 1,000,000-member campaign vs a raw read of its memberships;
 - importing 100,000 new people into that populated database while a colleague saves do not contact every 100 ms:
-  the import's pace, and each save's time beside the same save with no import running.
+  the import's pace, and each save's time beside the same save with no import running. On SQLite, beside the raw
+  insert in one transaction, the floor for the same work under the same rule: the raw insert in transactions of
+  one second, the longest a save may wait (floors.floor_insert_paced).
+
+A figure that misses its target says whether its floor for the same work reaches it: where it does not, the target
+can not be met on this machine.
 
 How each floor was checked to be the fastest honest way: benchmarks/floors.py.
 
@@ -36,6 +41,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, insert, select, text
@@ -51,11 +57,13 @@ from benchmarks.common import (
     settle_writes,
 )
 from benchmarks.floors import (
+    SAVE_WAIT_LIMIT_S,
     audit_rows_sql,
     bulk_load,
     bulk_loader_name,
     do_not_contact_audit,
     floor_insert_for_ids,
+    floor_insert_paced,
     floor_insert_rows,
     loaded_do_not_contact,
     memberships_sql,
@@ -198,10 +206,18 @@ def prospect_tuples(path: Path, database: Database) -> tuple[list[str], list[tup
 def floor_memberships(database: Database) -> str:
     """The statement a floor runs after loading prospects: a new campaign (made now, off the clock) gets every
     prospect loaded, as an import puts the people it creates in its campaign."""
+    with database.snapshot() as session:
+        after_id = session.scalar(select(func.coalesce(func.max(Prospect.id), 0))) or 0
+    return floor_campaign_memberships(database)(after_id)
+
+
+def floor_campaign_memberships(database: Database) -> Callable[[int], str]:
+    """The statement that puts the prospects loaded after a given id in a new campaign (made now, off the clock),
+    for that id."""
     with database.transaction() as session:
         campaign_id = get_or_create_campaign(session, f"Floor {utcnow():%H%M%S%f}", Actor("cli:benchmark", "cli")).id
-        after_id = session.scalar(select(func.coalesce(func.max(Prospect.id), 0))) or 0
-    return memberships_sql(database, campaign_id, after_id, utcnow())
+    added_at = utcnow()
+    return lambda after_id: memberships_sql(database, campaign_id, after_id, added_at)
 
 
 def read_csv_rows(path: Path) -> list[tuple]:
@@ -555,10 +571,13 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
         {**env, "DATABASE_URL": url},
     )
     import_target = 50_000 if database.is_sqlite else 30_000  # issue 14, item 2
+    # The second floor, COPY on PostgreSQL, can not skip an address a concurrent import created, which the import
+    # must: it is not the same work, and does not decide whether the target can be met.
     figures.append(Figure(kind, f"import {prospects:,}-row CSV (rows/s)", prospects / seconds, prospects / seconds,
                           "rows/s", "raw insert, memberships included, one transaction", prospects / floor_seconds,
                           f"≥ {import_target:,} rows/s", prospects / seconds >= import_target, bulk_name,
-                          prospects / load_seconds))
+                          prospects / load_seconds,
+                          floor_reaches_target=prospects / floor_seconds >= import_target))
     figures.append(Figure(kind, "import peak memory (MB)", peak_mb, peak_mb, "MB", "—", float("nan"), "≤ 300 MB",
                           peak_mb <= 300))
 
@@ -662,6 +681,18 @@ def bench_live_import(database: Database, prospect_ids: list[int], small_id: int
             colleague.join()
         saver.dispose()
     path.unlink()
+    # On SQLite, the floor for the same work under the same rule: other new people's finished rows and memberships
+    # inserted raw in transactions that each last as long as a save may wait (floors.floor_insert_paced). Measured
+    # first, into 1,100,000 prospects, as the import ended; the one-transaction floor then writes into 1,200,000.
+    paced_seconds, slowest_paced = float("nan"), float("nan")
+    if database.is_sqlite:
+        generate_csv(path, LIVE_IMPORT_ROWS, seed=6, start=len(prospect_ids) * 30)
+        columns, rows = prospect_tuples(path, database)
+        path.unlink()
+        print(f"[{kind}] floor: {LIVE_IMPORT_ROWS:,} new rows inserted raw, transactions of "
+              f"{SAVE_WAIT_LIMIT_S:g} s …", file=sys.stderr, flush=True)
+        paced_seconds, slowest_paced = floor_insert_paced(database, "prospects", columns, rows,
+                                                          memberships=floor_campaign_memberships(database))
     # The floor: as many other new people's finished rows, and their memberships, inserted raw into the same
     # populated database (every index kept, as the import keeps them there) in one transaction, nothing else running.
     generate_csv(path, LIVE_IMPORT_ROWS, seed=5, start=len(prospect_ids) * 20)
@@ -671,11 +702,16 @@ def bench_live_import(database: Database, prospect_ids: list[int], small_id: int
     floor_seconds = floor_insert_rows(database, "prospects", columns, rows, then=[floor_memberships(database)])
     size = f"{len(prospect_ids):,}"
     ms, quiet_ms = [s * 1000 for s in saves], [s * 1000 for s in quiet]
+    # PostgreSQL locks rows, so its one transaction keeps no save waiting: it is the floor that decides there.
+    deciding_floor = LIVE_IMPORT_ROWS / (paced_seconds if database.is_sqlite else floor_seconds)
     return [
         Figure(kind, f"import {LIVE_IMPORT_ROWS:,} new rows into {size} prospects, saves going on (rows/s)",
                LIVE_IMPORT_ROWS / seconds, LIVE_IMPORT_ROWS / seconds, "rows/s",
                "raw insert of as many rows and memberships, one transaction, nothing else running",
-               LIVE_IMPORT_ROWS / floor_seconds, "≥ 20,000 rows/s", LIVE_IMPORT_ROWS / seconds >= 20_000),
+               LIVE_IMPORT_ROWS / floor_seconds, "≥ 20,000 rows/s", LIVE_IMPORT_ROWS / seconds >= 20_000,
+               f"the same raw, transactions of {SAVE_WAIT_LIMIT_S:g} s (a save's limit; slowest "
+               f"{slowest_paced:.2f} s)" if database.is_sqlite else "",
+               LIVE_IMPORT_ROWS / paced_seconds, floor_reaches_target=deciding_floor >= 20_000),
         Figure(kind, f"a save during that import, {len(saves)} saves (ms; p99 column: slowest)", median(ms), max(ms),
                "ms", "the same save, no import running", median(quiet_ms), "slowest ≤ 1,000 ms", max(ms) <= 1000),
         Figure(kind, f"the sender reading a campaign's recipients during that import, {len(reads)} reads (s; p99 "
