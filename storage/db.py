@@ -251,11 +251,8 @@ class Database:
                 busy, frames, copied = cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 if busy or frames != copied:
                     return False
-            cursor.execute(f"PRAGMA busy_timeout = {ERASURE_WAIT_MS}")
-            try:
+            with _waiting_at_most(cursor, ERASURE_WAIT_MS):
                 busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            finally:
-                cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             return not busy
         except sqlite3.Error as error:
             log.warning("could not checkpoint %s after a delete (%s)", self.path, error)
@@ -385,8 +382,7 @@ def _begin_immediate(connection: Connection) -> None:
     raw = connection.connection.dbapi_connection
     assert raw is not None
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    raw.execute("PRAGMA busy_timeout = 0")
-    try:
+    with _waiting_at_most(raw, 0):
         while time.monotonic() < deadline:
             try:
                 raw.execute("BEGIN IMMEDIATE")
@@ -397,8 +393,17 @@ def _begin_immediate(connection: Connection) -> None:
             time.sleep(SQLITE_LOCK_RETRY_S)
         # The last try through SQLAlchemy, which raises its error as for any statement (Database translates it).
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def _waiting_at_most(sqlite_connection: Any, milliseconds: int) -> Iterator[None]:
+    """SQLite waits at most `milliseconds` for a lock on `sqlite_connection` (a DB-API connection or cursor)
+    inside the block, then SQLITE_BUSY_TIMEOUT_MS again, as every connection is opened with."""
+    sqlite_connection.execute(f"PRAGMA busy_timeout = {milliseconds}")
+    try:
+        yield
     finally:
-        raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        sqlite_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def _alembic_config(connection: Connection) -> Config:

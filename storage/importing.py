@@ -156,21 +156,11 @@ def import_prospects(
             # kept for the next.
             pending: Prepared[PreparedChunk] | None = None
             while (first := pending or next(chunks, None)) is not None:
-                written, pending = [], None
+                written: list[tuple[Iterator[RowOutcome], int]] = []
                 with _no_cycle_collection():
                     started = time.perf_counter()
                     with transaction() as session:
-                        prepared, rows = first, 0
-                        while True:
-                            written.append((write(session, prepared.chunk), prepared.bytes_read))
-                            rows += prepared.rows
-                            following = _another_chunk(chunks, rows, size, started)
-                            if following is None:
-                                break
-                            if rows + following.rows > size + size // 10:
-                                pending = following
-                                break
-                            prepared = following
+                        rows, pending = _write_chunks(session, chunks, first, size, started, write, written)
                     seconds = time.perf_counter() - started
                 for outcomes, bytes_read in written:
                     publish(outcomes, bytes_read)
@@ -198,13 +188,25 @@ def _chunk_rows(size: int) -> int:
     return -(-size // chunks)
 
 
-def _another_chunk(chunks: PreparedChunks[PreparedChunk], rows: int, size: int,
-                   started: float) -> Prepared[PreparedChunk] | None:
-    """The next chunk, if the transaction begun at `started` that has written `rows` may go on: it is short of
-    `size` rows and of CHUNK_SECONDS, and the next chunk is here already; else None."""
-    if rows >= size or time.perf_counter() - started >= CHUNK_SECONDS or not chunks.ready():
-        return None
-    return next(chunks, None)
+def _write_chunks(session: Session, chunks: PreparedChunks[PreparedChunk], first: Prepared[PreparedChunk],
+                  size: int, started: float, write: Callable[[Session, PreparedChunk], Iterator[RowOutcome]],
+                  written: list[tuple[Iterator[RowOutcome], int]]) -> tuple[int, Prepared[PreparedChunk] | None]:
+    """Writes `first`, then the next chunks while the transaction begun at `started` is short of `size` rows
+    and of CHUNK_SECONDS and the next chunk is here already, adding each one's (outcomes, bytes read) to
+    `written`; returns the rows written, and a chunk taken but kept for the next transaction, as it would have
+    carried this one well past `size`."""
+    prepared, rows = first, 0
+    while True:
+        written.append((write(session, prepared.chunk), prepared.bytes_read))
+        rows += prepared.rows
+        if rows >= size or time.perf_counter() - started >= CHUNK_SECONDS or not chunks.ready():
+            return rows, None
+        following = next(chunks, None)
+        if following is None:
+            return rows, None
+        if rows + following.rows > size + size // 10:
+            return rows, following
+        prepared = following
 
 
 def next_chunk_size(rows: int, seconds: float) -> int:

@@ -231,7 +231,7 @@ def insert_prospect_values(session: Session, rows: Sequence[tuple[Any, ...]], *,
                            now: dt.datetime) -> dict[str, int]:
     """insert_new_prospects for `new_prospect_values` tuples, all from `source` at `now`: an import's chunk,
     which travels from the process that prepared it as tuples, half the size of dicts."""
-    constants = {"source": source[:255], "version": 1, "created_at": now, "updated_at": now}
+    constants = _new_prospect_constants(source, now)
     if session.get_bind().dialect.name == "postgresql":
         return dict(bulk_insert_values(session, Prospect, NEW_PROSPECT_COLUMNS, rows, constants,
                                        ignore_duplicates=True, returning=("email_key", "id")))
@@ -280,4 +280,9 @@ def new_prospect_row(values: dict[str, str], identity: AddressIdentity, *, sourc
                      now: dt.datetime) -> dict[str, Any]:
     """The column values of a new prospect (new_prospect_values), from `source`, created `now`."""
     return {**dict(zip(NEW_PROSPECT_COLUMNS, new_prospect_values(values, identity), strict=True)),
-            "source": source[:255], "version": 1, "created_at": now, "updated_at": now}
+            **_new_prospect_constants(source, now)}
+
+
+def _new_prospect_constants(source: str, now: dt.datetime) -> dict[str, Any]:
+    """The columns of a new prospect that are the same for every one made from `source` at `now`."""
+    return {"source": source[:255], "version": 1, "created_at": now, "updated_at": now}
