@@ -3,11 +3,11 @@ program beats it and a ratio below 1× can only mean a wrong floor.
 
 Every write floor here:
 - runs in ONE explicit transaction. The project's SQLite connections run with `isolation_level = None` (SQLAlchemy,
-  not the sqlite3 module, begins transactions: storage.db._configure_sqlite), so a raw `executemany` on them
+  not the sqlite3 module, begins transactions: storage.sqlite_connections.configure_sqlite), so a raw `executemany` on them
   commits every row, 4–8k rows/s; the floors issue BEGIN IMMEDIATE and COMMIT themselves, and the clock includes
   both. On PostgreSQL the driver's connection is not in autocommit: its first statement begins the transaction;
 - goes through the connection the project itself opens (`database.engine.raw_connection()`), so it has the same
-  pragmas: page cache `cache_size = -storage.db.SQLITE_CACHE_KIB` (64 MiB), WAL, synchronous NORMAL, foreign keys
+  pragmas: page cache `cache_size = -storage.sqlite_connections.SQLITE_CACHE_KIB` (64 MiB), WAL, synchronous NORMAL, foreign keys
   and secure_delete on, wal_autocheckpoint 16384;
 - writes into the real, migrated table: the same columns, constraints, foreign keys and indexes;
 - takes rows prepared in memory before the clock starts (tuples, or an id list), as no feature gets them for free;
@@ -42,7 +42,7 @@ from storage.models import MEMBER_SEARCH_KEYS, AuditEntry, Prospect
 SQLITE_SHELL = shutil.which("sqlite3")
 SHELL_FLOOR = "sqlite3 shell .import --csv"
 COPY_FLOOR = "COPY … FROM STDIN"
-# The pragmas storage.db._configure_sqlite sets on every connection. The shell gets the values read back from a
+# The pragmas storage.sqlite_connections.configure_sqlite sets on every connection. The shell gets the values read back from a
 # connection the project opened, not copies of the constants, so the two can not drift apart.
 PROJECT_PRAGMAS = ("foreign_keys", "secure_delete", "cache_size", "synchronous", "wal_autocheckpoint",
                    "journal_size_limit", "busy_timeout")

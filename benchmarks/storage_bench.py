@@ -71,13 +71,14 @@ from benchmarks.floors import (
 )
 from storage.audit import Actor
 from storage.campaigns import find_campaign, get_or_create_campaign
-from storage.db import SQLITE_CACHE_KIB, Database
+from storage.db import Database
 from storage.do_not_contact import mark_do_not_contact, mark_prospect_do_not_contact
 from storage.keys import KEY_CEILING, address_identity, search_key
 from storage.models import Activity, Campaign, Membership, Prospect, utcnow
 from storage.prospects import new_prospect_row
 from storage.search import search_prospects
 from storage.sending import iter_sendable
+from storage.sqlite_connections import SQLITE_CACHE_KIB
 
 FIRST = ("Ana Ben Chloé Daniel Elena Farid Gabriel Hannah Hugo Inès Isaac Jade James Julia Karim Laura Léa Liam "
          "Lucas Maria Mateo Maya Mia Nathan Noah Nora Olivia Omar Paul Priya Rafael Rosa Sam Sara Sofia Tom Victor "
@@ -503,7 +504,8 @@ def floor_do_not_contact(floor_database: Database, floor_ids: list[int], workdir
 # statement each: a statement is its own snapshot, and no transaction around it makes a read any faster.
 READ_SENDABLE = """
 import sys, time
-from storage.db import SQLITE_CACHE_KIB, Database
+from storage.db import Database
+from storage.sqlite_connections import SQLITE_CACHE_KIB
 from storage.sending import iter_sendable
 database = Database(sys.argv[1]); campaign_id = int(sys.argv[2])
 start = time.perf_counter()
@@ -514,7 +516,8 @@ print(count, time.perf_counter() - start)
 
 READ_FLOOR = """
 import sys, time
-from storage.db import SQLITE_CACHE_KIB, Database
+from storage.db import Database
+from storage.sqlite_connections import SQLITE_CACHE_KIB
 database = Database(sys.argv[1]); campaign_id = int(sys.argv[2])
 connection = database.engine.raw_connection()
 cursor = connection.cursor()
@@ -592,7 +595,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     figures.append(Figure(kind, f"read all sendable_recipients, {prospects:,} members (s)", median(storage_reads),
                           max(storage_reads), "s", "raw join read", median(raw_reads), "≤ 5 s", max(storage_reads) <= 5))
     # Flat memory: reading a campaign a hundred times smaller peaks at nearly the same size; SQLite's page cache
-    # (storage.db.SQLITE_CACHE_KIB) fills up on the large one, and stops there.
+    # (storage.sqlite_connections.SQLITE_CACHE_KIB) fills up on the large one, and stops there.
     with database.snapshot() as session:
         small_id = find_campaign(session, "Campaign 002").id
     _, small_mb, _ = run_measured([READ_SENDABLE, database.url.render_as_string(hide_password=False),

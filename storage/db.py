@@ -9,17 +9,15 @@ import shlex
 import sqlite3
 import stat
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, create_engine, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,13 +26,11 @@ from storage.deferred_indexes import build_missing
 from storage.errors import DatabaseUnavailable, SchemaOutOfDate, SecretKeyMismatch
 from storage.keys import secret_key_check
 from storage.models import Setting
+from storage.sqlite_connections import SQLITE_BUSY_TIMEOUT_MS, configure_sqlite, waiting_at_most
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-# Page cache per connection. The default 2 MiB makes writes to a million-row table's indexes page in and out.
-SQLITE_CACHE_KIB = 65_536
 POSTGRES_CONNECT_TIMEOUT_S = 2
 # The embedded database's files hold every prospect's details: readable and writable by their owner alone.
 OWNER_ONLY = 0o600
@@ -44,10 +40,6 @@ ERASURE_WAIT_MS = 500
 ERASURE_RETRY_SECONDS = 30
 # What a writer is told when another holds the database longer than SQLITE_BUSY_TIMEOUT_MS.
 BUSY = "The database is busy with another change; please try again in a moment."
-# How often a writer waiting for SQLite's write lock tries again. SQLite's own wait sleeps 100 ms between tries once
-# a writer has waited a third of a second, so behind transactions that follow each other a few milliseconds apart
-# (an import's) it kept missing the gaps: a save waited 1,038 ms behind an import of 0.3 s transactions.
-SQLITE_LOCK_RETRY_S = 0.002
 
 
 class Database:
@@ -64,7 +56,7 @@ class Database:
             restrict_to_owner(sqlite_files(self.path))
         if self.is_sqlite:
             self.engine = create_engine(self.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-            _configure_sqlite(self.engine)
+            configure_sqlite(self.engine)
         else:
             # No pre-ping: it would cost a round trip per unit of work. After a server restart the first request
             # fails with a clear message, SQLAlchemy drops the whole pool, and the next request reconnects.
@@ -251,7 +243,7 @@ class Database:
                 busy, frames, copied = cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 if busy or frames != copied:
                     return False
-            with _waiting_at_most(cursor, ERASURE_WAIT_MS):
+            with waiting_at_most(cursor, ERASURE_WAIT_MS):
                 busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             return not busy
         except sqlite3.Error as error:
@@ -343,67 +335,6 @@ def restrict_to_owner(paths: Iterable[Path]) -> None:
         command = " ".join(shlex.quote(str(path)) for path, _ in refused)
         log.warning("Other users of this machine can read %s, and prospectbot can not change that as it is not the "
                     "owner: run `chmod %o %s` as the owner.", names, OWNER_ONLY, command)
-
-
-def _configure_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see the "begin" hook).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys = ON")
-        # Deleted content is overwritten with zeros, so a deleted prospect leaves nothing in the file, without
-        # VACUUM; set here because builds differ in their default.
-        cursor.execute("PRAGMA secure_delete = ON")
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-        if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
-            # WAL lets the sender read while the bot writes.
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-            cursor.execute("PRAGMA wal_autocheckpoint = 16384")
-            # A log restarted after a checkpoint is cut to what was just written: without it, the frames past
-            # that, copies of pages from before a delete, would stay in the file until they were overwritten.
-            cursor.execute("PRAGMA journal_size_limit = 0")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        if mode == "IMMEDIATE":
-            _begin_immediate(connection)
-        else:
-            connection.exec_driver_sql(f"BEGIN {mode}")
-
-
-def _begin_immediate(connection: Connection) -> None:
-    """BEGIN IMMEDIATE, trying for SQLite's write lock every SQLITE_LOCK_RETRY_S for up to SQLITE_BUSY_TIMEOUT_MS,
-    so that a writer gets in at the first gap between another's transactions."""
-    raw = connection.connection.dbapi_connection
-    assert raw is not None
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    with _waiting_at_most(raw, 0):
-        while time.monotonic() < deadline:
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
-                    break
-            time.sleep(SQLITE_LOCK_RETRY_S)
-        # The last try through SQLAlchemy, which raises its error as for any statement (Database translates it).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-@contextmanager
-def _waiting_at_most(sqlite_connection: Any, milliseconds: int) -> Iterator[None]:
-    """SQLite waits at most `milliseconds` for a lock on `sqlite_connection` (a DB-API connection or cursor)
-    inside the block, then SQLITE_BUSY_TIMEOUT_MS again, as every connection is opened with."""
-    sqlite_connection.execute(f"PRAGMA busy_timeout = {milliseconds}")
-    try:
-        yield
-    finally:
-        sqlite_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def _alembic_config(connection: Connection) -> Config:

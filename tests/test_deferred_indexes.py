@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from storage.audit import Actor
-from storage.db import SQLITE_CACHE_KIB
 from storage.deferred_indexes import DEFERRABLE
 from storage.importing import import_prospects
 from storage.models import Membership, Prospect
 from storage.prospect_csv import ProspectCsv
 from storage.search import search_prospects
+from storage.sqlite_connections import SQLITE_CACHE_KIB
 from tests.support import TEST_SECRET_KEY
 
 IMPORTER = Actor("cli:ops", "cli")

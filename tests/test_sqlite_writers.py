@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-import storage.db
+import storage.sqlite_connections
 from storage.db import BUSY, Database
 from storage.errors import DatabaseUnavailable
 
@@ -72,7 +72,7 @@ def test_a_save_waiting_behind_back_to_back_transactions_gets_in_at_the_first_ga
 
 
 def test_a_writer_kept_out_past_the_busy_timeout_is_told_so_and_writes_nothing(shared_file, monkeypatch):
-    monkeypatch.setattr(storage.db, "SQLITE_BUSY_TIMEOUT_MS", 300)
+    monkeypatch.setattr(storage.sqlite_connections, "SQLITE_BUSY_TIMEOUT_MS", 300)
     started = threading.Event()
     writer = threading.Thread(target=hog, args=(shared_file, 1, 1.5, 0, started))
     writer.start()
