@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, literal, select, true, update
+from sqlalchemy import CursorResult, delete, insert, literal, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -180,6 +180,16 @@ def mark_addresses(
     return AddressesResult(result, unknown)
 
 
+def _rows_written(session: Session, statement: Any) -> int:
+    # An INSERT's row count is dropped with its cursor unless asked for: psycopg's then says -1.
+    result = session.execute(statement, execution_options={"preserve_rowcount": True})
+    return cast(CursorResult[Any], result).rowcount
+
+
+class _NotAllInserted(Exception):
+    """Undoes a chunk of do-not-contact rows of which some were not inserted: marked already, or not there."""
+
+
 def _insert_do_not_contact(
     session: Session, prospect_ids: Sequence[int], values: dict[str, Any], audit: dict[str, Any],
     created_by: dt.datetime | None = None,
@@ -198,7 +208,7 @@ def _insert_do_not_contact(
     def constants(table: Any, row: dict[str, Any]) -> list[Any]:
         return [literal(value, table.c[name].type) for name, value in row.items()]
 
-    def rows(ids: Sequence[int]) -> Any:
+    def rows(ids: Sequence[int], *, returning: bool = True) -> Any:
         if created_by is None:
             # WHERE: SQLite would read the ON of ON CONFLICT as the join's.
             chosen = select(id_values(session, ids), *constants(table_of(DoNotContact), values)).where(true())
@@ -211,9 +221,9 @@ def _insert_do_not_contact(
             # ORDER BY by reading every prospect.
             if postgres:
                 chosen = chosen.order_by(Prospect.id)
-        return (insert_skipping_conflicts(session, DoNotContact)
-                .from_select(["prospect_id", *values], chosen)
-                .on_conflict_do_nothing().returning(DoNotContact.prospect_id))
+        statement = (insert_skipping_conflicts(session, DoNotContact)
+                     .from_select(["prospect_id", *values], chosen).on_conflict_do_nothing())
+        return statement.returning(DoNotContact.prospect_id) if returning else statement
 
     def audit_rows(chosen: Any) -> Any:
         return insert(AuditEntry).from_select(
@@ -228,12 +238,27 @@ def _insert_do_not_contact(
         inserted = rows(ids).cte("inserted")
         return sorted(session.scalars(audit_rows(inserted.c.prospect_id).returning(AuditEntry.prospect_id)))
 
+    def insert_counted(ids: Sequence[int]) -> int:
+        """As insert_with_audit, but reads nothing back: how many were inserted. When that is all of them, their
+        ids are known already; reading 100,000 back cost an eighth of a do not contact on SQLite."""
+        if not postgres:
+            inserted = _rows_written(session, rows(ids, returning=False))
+            if inserted == len(ids):
+                session.execute(audit_rows(id_values(session, ids)))
+            return inserted
+        return _rows_written(session, audit_rows(rows(ids).cte("inserted").c.prospect_id))
+
     # The foreign key checks lock each prospect inserted (FOR KEY SHARE on PostgreSQL), in id order, until the
     # transaction ends, so no lock is taken beforehand; if a prospect is gone, or is deleted while the statement
-    # runs, its check fails, and the chunk is done again on the prospects still there, locked first.
+    # runs, its check fails. Usually every prospect is there and none is marked yet. Otherwise the chunk is undone
+    # and done again on the prospects still there, locked first, reading back which ones it marked.
     try:
         with session.begin_nested():
-            return insert_with_audit(prospect_ids)
+            if insert_counted(prospect_ids) == len(prospect_ids):
+                return list(prospect_ids)
+            raise _NotAllInserted
+    except _NotAllInserted:
+        pass
     except IntegrityError as error:
         if not is_foreign_key_violation(error):
             raise

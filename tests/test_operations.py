@@ -190,6 +190,23 @@ def test_a_list_with_someone_deleted_marks_the_others_and_counts_the_deleted_as_
     assert audited == [people["joan"]]
 
 
+def test_a_list_with_someone_marked_already_marks_and_audits_only_the_others(database, people, slack_actor,
+                                                                              cli_actor):
+    # The chunk's first try writes without reading back which rows it inserted; finding one fewer than asked, it
+    # is undone and done again reading them back, so that Joan counts as marked and Jose as already.
+    with database.transaction() as session:
+        mark_do_not_contact(session, [people["jose"]], reason="no-interest", actor=slack_actor)
+    with database.transaction() as session:
+        result = mark_do_not_contact(session, [people["jose"], people["joan"]], reason="not-target", actor=cli_actor)
+    assert (result.marked, result.already, result.not_found) == ([people["joan"]], [people["jose"]], [])
+    with database.snapshot() as session:
+        marked = dict(session.execute(select(DoNotContact.prospect_id, DoNotContact.actor)).all())
+        audited = session.scalars(select(AuditEntry.prospect_id).where(AuditEntry.action == "do_not_contact")
+                                  .order_by(AuditEntry.id)).all()
+    assert marked == {people["jose"]: slack_actor.who, people["joan"]: cli_actor.who}
+    assert audited == [people["jose"], people["joan"]]
+
+
 def test_own_opt_out_is_never_replaced(database, people, slack_actor, cli_actor):
     with database.transaction() as session:
         mark_do_not_contact(session, [people["jose"]], reason="requested", actor=link_actor())
