@@ -35,6 +35,7 @@ from storage.do_not_contact import mark_do_not_contact
 from storage.domains import normalise_domain
 from storage.emails import InvalidEmail, address_key, normalise_email
 from storage.errors import InvalidInput, NotAllowed, NotFound
+from storage.fast_insert import table_of
 from storage.models import (
     UNENGAGED,
     BulkRequest,
@@ -328,7 +329,9 @@ def decide(session: Session, request_id: int, *, decider: Actor, approve: bool,
         return request_view(session, request_id)
     request.decided_by, request.decided_at = decider.who, now
     if approve:
-        ids = list(session.scalars(select(BulkRequestItem.prospect_id).where(BulkRequestItem.request_id == request_id)))
+        # Read as plain rows: the ORM's row handling cost 0.05 s of a 100,000-prospect approval.
+        items = table_of(BulkRequestItem)
+        ids = list(session.connection().scalars(select(items.c.prospect_id).where(items.c.request_id == request_id)))
         note = f"Bulk request #{request_id}" + (f": {request.note}" if request.note else "")
         # A prospect created after the request was made is not the one it froze: the first release handed a
         # deleted prospect's id to someone new. Skipped, like the deleted.

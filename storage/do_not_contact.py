@@ -89,43 +89,53 @@ def apply_do_not_contact(
         new_ids = _insert_do_not_contact(session, ids, values, {**audit, "before": dnc_audit_state(None)},
                                          created_by)
         result.marked += new_ids
-        inserted = set(new_ids)
-        # Usually none are left: prospects marked already, or that do not exist.
-        left = [pid for pid in ids if pid not in inserted]
-        if left and created_by is not None:
-            # Someone new who has the id of the prospect meant is not them: as if they did not exist.
-            younger = set(session.scalars(select(Prospect.id).where(among(session, Prospect.id, left),
-                                                                    Prospect.created_at > created_by)))
-            result.not_found += [pid for pid in left if pid in younger]
-            left = [pid for pid in left if pid not in younger]
-        current = {
-            row.prospect_id: dnc_audit_state(row)
-            for row in session.scalars(select(DoNotContact).where(among(session, DoNotContact.prospect_id, left))
-                                       .order_by(DoNotContact.prospect_id))
-        } if left else {}
-        upgrade_ids = [
-            pid for pid, state in current.items()
-            if reason == OWN_OPT_OUT and state["do_not_contact"]["reason"] != OWN_OPT_OUT
-        ]
-        upgrading = set(upgrade_ids)
-        unmarked = [pid for pid in left if pid not in current]
-        existing_ids = lock_existing(session, unmarked) if unmarked else set()
-        result.not_found += [pid for pid in unmarked if pid not in existing_ids]
-        result.already += [pid for pid in left if pid in existing_ids or (pid in current and pid not in upgrading)]
-        result.upgraded_to_own_opt_out += upgrade_ids
-        if upgrade_ids:
-            session.execute(
-                update(DoNotContact).where(among(session, DoNotContact.prospect_id, upgrade_ids))
-                .values(**values, revision=DoNotContact.revision + 1)
-            )
-            bulk_insert(session, AuditEntry,
-                        [{**audit, "prospect_id": pid, "before": current[pid]} for pid in upgrade_ids])
+        if len(new_ids) < len(ids):  # some marked already, or gone
+            inserted = set(new_ids)
+            _sort_out_the_others(session, [pid for pid in ids if pid not in inserted], result, reason=reason,
+                                 values=values, audit=audit, created_by=created_by)
         # Rows the session may hold must not shadow what was just written in bulk.
         session.expire_all()
     if notify:
         enqueue_opt_out_notifications(session, result.marked + result.upgraded_to_own_opt_out, reason=reason,
                                       actor=actor)
     return result
+
+
+def _sort_out_the_others(
+    session: Session, left: list[int], result: DoNotContactResult, *, reason: str, values: dict[str, Any],
+    audit: dict[str, Any], created_by: dt.datetime | None,
+) -> None:
+    """Of a chunk's prospects that _insert_do_not_contact did not mark (`left`): those marked already, whose own
+    opt-out replaces a colleague's reason, and those that do not exist (or, with `created_by`, are not the ones
+    meant). Added to `result`."""
+    if created_by is not None:
+        # Someone new who has the id of the prospect meant is not them: as if they did not exist.
+        younger = set(session.scalars(select(Prospect.id).where(among(session, Prospect.id, left),
+                                                                Prospect.created_at > created_by)))
+        result.not_found += [pid for pid in left if pid in younger]
+        left = [pid for pid in left if pid not in younger]
+    current = {
+        row.prospect_id: dnc_audit_state(row)
+        for row in session.scalars(select(DoNotContact).where(among(session, DoNotContact.prospect_id, left))
+                                   .order_by(DoNotContact.prospect_id))
+    } if left else {}
+    upgrade_ids = [
+        pid for pid, state in current.items()
+        if reason == OWN_OPT_OUT and state["do_not_contact"]["reason"] != OWN_OPT_OUT
+    ]
+    upgrading = set(upgrade_ids)
+    unmarked = [pid for pid in left if pid not in current]
+    existing_ids = lock_existing(session, unmarked) if unmarked else set()
+    result.not_found += [pid for pid in unmarked if pid not in existing_ids]
+    result.already += [pid for pid in left if pid in existing_ids or (pid in current and pid not in upgrading)]
+    result.upgraded_to_own_opt_out += upgrade_ids
+    if upgrade_ids:
+        session.execute(
+            update(DoNotContact).where(among(session, DoNotContact.prospect_id, upgrade_ids))
+            .values(**values, revision=DoNotContact.revision + 1)
+        )
+        bulk_insert(session, AuditEntry,
+                    [{**audit, "prospect_id": pid, "before": current[pid]} for pid in upgrade_ids])
 
 
 def mark_prospect_do_not_contact(
