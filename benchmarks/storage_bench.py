@@ -562,7 +562,10 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     load_seconds = bulk_load(database, "prospects", columns, rows, workdir, then=[floor_memberships(database)])
     del rows
     settle_writes()
-    loaded_marks = ([float("nan")] if math.isnan(load_seconds)
+    # No second floor for do not contact on SQLite: the shell's .import of the finished rows took 0.98× the feature
+    # itself once the feature stopped reading back what it inserted (2026-12-01 16:42), so it is no floor, as for
+    # the approval (bulk_bench). PostgreSQL's COPY stays beside it.
+    loaded_marks = ([float("nan")] if math.isnan(load_seconds) or database.is_sqlite
                     else floor_do_not_contact(database, prospect_ids_of(database), workdir, bulk_loader=True))
     database.dispose()
 
@@ -613,8 +616,8 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     dnc_target = 1.0 if database.is_sqlite else 2.0  # issue 14, item 5
     figures.append(Figure(kind, f"do not contact, {dnc_batch:,} prospects in one operation (s)",
                           median(storage_marks), max(storage_marks), "s", "raw INSERT … SELECT, audit rows included, one transaction",
-                          median(raw_marks), f"≤ {dnc_target:g} s", max(storage_marks) <= dnc_target, bulk_name,
-                          median(loaded_marks)))
+                          median(raw_marks), f"≤ {dnc_target:g} s", max(storage_marks) <= dnc_target,
+                          "" if math.isnan(median(loaded_marks)) else bulk_name, median(loaded_marks)))
     figures.extend(bench_live_import(database, prospect_ids, small_id, workdir, env))
     database.dispose()
     return figures
