@@ -198,16 +198,8 @@ def id_values(session: Session, ids: Sequence[int]) -> ColumnElement[Any]:
     """`ids` as the one column of a table the database makes from a single parameter (unnest of an array on
     PostgreSQL, json_each of a JSON array on SQLite), to select rows from."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.unnest(_pg_bigint_array(ids)).column_valued("id")
+        return func.unnest(bindparam(None, list(ids), type_=ARRAY(BigInteger))).column_valued("id")
     return _json_each(ids)
-
-
-def _pg_bigint_array(ids: Sequence[int]) -> ColumnElement[Any]:
-    """PostgreSQL: `ids` as one bigint[] parameter, sent as the array's text and parsed by the server. psycopg
-    dumps a list element by element in Python, each checked against a pattern for quoting: 0.12 s of a
-    100,000-prospect approval's 2.1 s."""
-    listed = "{" + ",".join(map(str, map(int, ids))) + "}"
-    return bindparam(None, listed, type_=Text).cast(ARRAY(BigInteger))
 
 
 def _json_each(values: Sequence[Any]) -> ColumnElement[Any]:
@@ -227,7 +219,6 @@ def among(session: Session, column: ColumnElement[Any] | InstrumentedAttribute[A
     """`column IN values` as one bound array instead of one parameter per value: thousands of values cost the
     driver and the compiler nothing extra."""
     if session.get_bind().dialect.name == "postgresql":
-        if isinstance(column.type, Integer):
-            return column == any_(_pg_bigint_array(values))
-        return column == any_(bindparam(None, list(values), type_=ARRAY(Text)))
+        array_type = ARRAY(BigInteger if isinstance(column.type, Integer) else Text)
+        return column == any_(bindparam(None, list(values), type_=array_type))
     return column.in_(select(_json_each(values)))
