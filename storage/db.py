@@ -204,7 +204,7 @@ class Database:
         the log to nothing. It can not finish while a reader holds a snapshot from before the delete; then it is
         retried every ERASURE_RETRY_SECONDS until it does, and tried once more when the database is closed.
         PostgreSQL keeps dead rows until vacuum, whatever is done here (see README, What "deleted" guarantees)."""
-        if self.path is None or self._checkpoint_wal():
+        if self.checkpoint():
             return
         with self._erasure_lock:
             self._erasure_pending = True
@@ -229,13 +229,18 @@ class Database:
                     return
                 self._erasure_pending = True
 
+    def checkpoint(self) -> bool:
+        """SQLite: copies the write-ahead log into the database file and truncates it to nothing; False when a
+        reader of an older snapshot kept it from finishing. PostgreSQL checkpoints by itself: True."""
+        return self.path is None or self._checkpoint_wal()
+
     def _checkpoint_wal(self, *, probe_first: bool = False) -> bool:
         """Copies the write-ahead log into the database file and truncates it to nothing; False when a reader of
         an older snapshot kept it from finishing (what it could copy, it did)."""
         try:
             connection = self.engine.raw_connection()
         except DBAPIError as error:
-            log.warning("could not checkpoint %s after a delete (%s)", self.path, error.orig)
+            log.warning("could not checkpoint %s (%s)", self.path, error.orig)
             return False
         try:
             cursor = connection.cursor()
@@ -247,7 +252,7 @@ class Database:
                 busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             return not busy
         except sqlite3.Error as error:
-            log.warning("could not checkpoint %s after a delete (%s)", self.path, error)
+            log.warning("could not checkpoint %s (%s)", self.path, error)
             return False
         finally:
             connection.close()
