@@ -214,6 +214,14 @@ def is_foreign_key_violation(error: IntegrityError) -> bool:
             or getattr(original, "sqlite_errorname", None) == "SQLITE_CONSTRAINT_FOREIGNKEY")
 
 
+def is_key_violation(error: IntegrityError) -> bool:
+    """Whether a write failed because a row with the same key (primary or unique) is there already."""
+    original = error.orig
+    return (getattr(original, "sqlstate", None) == "23505"  # PostgreSQL's unique_violation
+            or getattr(original, "sqlite_errorname", None) in ("SQLITE_CONSTRAINT_PRIMARYKEY",
+                                                                "SQLITE_CONSTRAINT_UNIQUE"))
+
+
 def among(session: Session, column: ColumnElement[Any] | InstrumentedAttribute[Any],
           values: Sequence[Any]) -> ColumnElement[bool]:
     """`column IN values` as one bound array instead of one parameter per value: thousands of values cost the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
@@ -190,6 +192,15 @@ def test_a_list_with_someone_deleted_marks_the_others_and_counts_the_deleted_as_
     assert audited == [people["joan"]]
 
 
+def marked_and_audited(database) -> tuple[dict[int, str], list[int]]:
+    """Who is do not contact and who marked them; whose do-not-contact audit rows there are, oldest first."""
+    with database.snapshot() as session:
+        marked = dict(session.execute(select(DoNotContact.prospect_id, DoNotContact.actor)).all())
+        audited = session.scalars(select(AuditEntry.prospect_id).where(AuditEntry.action == "do_not_contact")
+                                  .order_by(AuditEntry.id)).all()
+    return marked, list(audited)
+
+
 def test_a_list_with_someone_marked_already_marks_and_audits_only_the_others(database, people, slack_actor,
                                                                               cli_actor):
     # The chunk's first try writes without reading back which rows it inserted; finding one fewer than asked, it
@@ -199,12 +210,32 @@ def test_a_list_with_someone_marked_already_marks_and_audits_only_the_others(dat
     with database.transaction() as session:
         result = mark_do_not_contact(session, [people["jose"], people["joan"]], reason="not-target", actor=cli_actor)
     assert (result.marked, result.already, result.not_found) == ([people["joan"]], [people["jose"]], [])
-    with database.snapshot() as session:
-        marked = dict(session.execute(select(DoNotContact.prospect_id, DoNotContact.actor)).all())
-        audited = session.scalars(select(AuditEntry.prospect_id).where(AuditEntry.action == "do_not_contact")
-                                  .order_by(AuditEntry.id)).all()
-    assert marked == {people["jose"]: slack_actor.who, people["joan"]: cli_actor.who}
-    assert audited == [people["jose"], people["joan"]]
+    assert marked_and_audited(database) == ({people["jose"]: slack_actor.who, people["joan"]: cli_actor.who},
+                                            [people["jose"], people["joan"]])
+
+
+def test_two_lists_marked_at_the_same_moment_mark_and_audit_each_prospect_once(database, people, slack_actor,
+                                                                             cli_actor):
+    # The second waits for the first (for Jose's row on PostgreSQL, for the database on SQLite), then finds Jose
+    # marked: its first try fails on him, and is undone and done again around him.
+    others: dict[str, object] = {}
+
+    def mark_both() -> None:
+        with database.transaction() as session:
+            others["result"] = mark_do_not_contact(session, [people["jose"], people["joan"]], reason="not-target",
+                                                   actor=cli_actor)
+
+    with database.transaction() as session:
+        mark_do_not_contact(session, [people["jose"]], reason="no-interest", actor=slack_actor)
+        second = threading.Thread(target=mark_both)
+        second.start()
+        second.join(timeout=0.5)
+        assert second.is_alive()  # waiting for this transaction
+    second.join(timeout=10)
+    result = others["result"]
+    assert (result.marked, result.already, result.not_found) == ([people["joan"]], [people["jose"]], [])
+    assert marked_and_audited(database) == ({people["jose"]: slack_actor.who, people["joan"]: cli_actor.who},
+                                            [people["jose"], people["joan"]])
 
 
 def test_own_opt_out_is_never_replaced(database, people, slack_actor, cli_actor):
