@@ -197,6 +197,10 @@ def _rows_written(session: Session, statement: Any) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
+# From this many prospects, a chunk's first try is a plain INSERT (see _insert_do_not_contact).
+PLAIN_INSERT_FROM = 1_000
+
+
 class _NotAllInserted(Exception):
     """Undoes a chunk of do-not-contact rows of which some were not inserted: marked already, or not there."""
 
@@ -212,9 +216,11 @@ def _insert_do_not_contact(
     Without `created_by` the rows are made from the ids themselves, and the foreign key check, which visits each
     prospect anyway, finds one that does not exist: then the chunk is undone and done again on the prospects still
     there, locked first. Reading the prospects beforehand cost a second visit to each (on 100,000 prospects, about
-    0.1 s of 1.3 on PostgreSQL). Likewise the first try is a plain INSERT, which fails on a prospect marked
-    already: ON CONFLICT DO NOTHING, which the second try uses, cost PostgreSQL 0.18 s more on 100,000 prospects
-    none of whom was marked (1.57-1.61 s against 1.76-1.84 s, 2026-12-01). On PostgreSQL two bulk changes may mark
+    0.1 s of 1.3 on PostgreSQL). Likewise, from PLAIN_INSERT_FROM prospects the first try is a plain INSERT, which
+    fails on a prospect marked already: ON CONFLICT DO NOTHING, which the second try uses, cost PostgreSQL 0.18 s
+    more on 100,000 prospects none of whom was marked (1.57-1.61 s against 1.76-1.84 s, 2026-12-01). A smaller
+    list keeps it: there someone marked already is common (a second click on an unsubscribe link), and PostgreSQL
+    logs every failed statement as an error. On PostgreSQL two bulk changes may mark
     the same prospect at once: the second one waits for the first, then finds the row there and leaves it, as for
     any prospect already marked."""
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -254,15 +260,16 @@ def _insert_do_not_contact(
         return sorted(session.scalars(audit_rows(inserted.c.prospect_id).returning(AuditEntry.prospect_id)))
 
     def insert_counted(ids: Sequence[int]) -> int:
-        """As insert_with_audit, but reads nothing back and fails on a prospect marked already: how many were
-        inserted. When that is all of them, their ids are known already; reading 100,000 back cost an eighth of a
-        do not contact on SQLite."""
+        """As insert_with_audit, but reads nothing back (and from PLAIN_INSERT_FROM ids fails on a prospect marked
+        already): how many were inserted. When that is all of them, their ids are known already; reading 100,000
+        back cost an eighth of a do not contact on SQLite."""
+        skip_marked = len(ids) < PLAIN_INSERT_FROM
         if not postgres:
-            inserted = _rows_written(session, rows(ids, returning=False, skip_marked=False))
+            inserted = _rows_written(session, rows(ids, returning=False, skip_marked=skip_marked))
             if inserted == len(ids):
                 session.execute(audit_rows(id_values(session, ids)))
             return inserted
-        return _rows_written(session, audit_rows(rows(ids, skip_marked=False).cte("inserted").c.prospect_id))
+        return _rows_written(session, audit_rows(rows(ids, skip_marked=skip_marked).cte("inserted").c.prospect_id))
 
     # The foreign key checks lock each prospect inserted (FOR KEY SHARE on PostgreSQL), in id order, until the
     # transaction ends, so no lock is taken beforehand; if a prospect is gone, or is deleted while the statement

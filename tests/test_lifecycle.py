@@ -33,12 +33,19 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from storage import bulk_requests as bulk
-from storage import inbound, reply_cards
+from storage import do_not_contact, inbound, reply_cards
 from storage.audit import Actor
 from storage.campaigns import find_campaign
 from storage.db import Database
@@ -183,7 +190,18 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.latest: Observation | None = None  # after the last step; the invariants read it
         self.uid = 0  # the last message read from the mailbox
 
+    @initialize(first_try=st.sampled_from(["on conflict", "plain insert"]))
+    def choose_the_first_try_of_lists(self, first_try: str) -> None:
+        """Each chunk of a do not contact is first tried with ON CONFLICT DO NOTHING, or from PLAIN_INSERT_FROM
+        prospects (a thousand) as a plain INSERT that fails on someone marked already. The model's lists are
+        short: half the examples try them the way a thousand would be."""
+        self.plain_insert_from = do_not_contact.PLAIN_INSERT_FROM
+        if first_try == "plain insert":
+            do_not_contact.PLAIN_INSERT_FROM = 1
+        event(f"first try of lists: {first_try}")
+
     def teardown(self) -> None:
+        do_not_contact.PLAIN_INSERT_FROM = getattr(self, "plain_insert_from", do_not_contact.PLAIN_INSERT_FROM)
         self.database.dispose()
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)

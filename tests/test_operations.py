@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
+from storage import do_not_contact
 from storage.audit import Actor
 from storage.deletion import delete_prospect
 from storage.do_not_contact import mark_do_not_contact, mark_prospect_do_not_contact
@@ -201,10 +202,20 @@ def marked_and_audited(database) -> tuple[dict[int, str], list[int]]:
     return marked, list(audited)
 
 
+@pytest.fixture(params=["short list", "long list"])
+def first_try(request, monkeypatch):
+    """Both first tries of a chunk of do not contact: ON CONFLICT DO NOTHING for a short list, a plain INSERT, which
+    fails on someone marked already, from do_not_contact.PLAIN_INSERT_FROM prospects (here two, not a thousand)."""
+    if request.param == "long list":
+        monkeypatch.setattr(do_not_contact, "PLAIN_INSERT_FROM", 2)
+    return request.param
+
+
 def test_a_list_with_someone_marked_already_marks_and_audits_only_the_others(database, people, slack_actor,
-                                                                              cli_actor):
-    # The chunk's first try writes without reading back which rows it inserted; finding one fewer than asked, it
-    # is undone and done again reading them back, so that Joan counts as marked and Jose as already.
+                                                                              cli_actor, first_try):
+    # The chunk's first try writes without reading back which rows it inserted; finding one fewer than asked (a
+    # short list), or failing on Jose (a long one), it is undone and done again reading them back, so that Joan
+    # counts as marked and Jose as already.
     with database.transaction() as session:
         mark_do_not_contact(session, [people["jose"]], reason="no-interest", actor=slack_actor)
     with database.transaction() as session:
@@ -215,7 +226,7 @@ def test_a_list_with_someone_marked_already_marks_and_audits_only_the_others(dat
 
 
 def test_two_lists_marked_at_the_same_moment_mark_and_audit_each_prospect_once(database, people, slack_actor,
-                                                                             cli_actor):
+                                                                             cli_actor, first_try):
     # The second waits for the first (for Jose's row on PostgreSQL, for the database on SQLite), then finds Jose
     # marked: its first try fails on him, and is undone and done again around him.
     others: dict[str, object] = {}
