@@ -578,12 +578,16 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     )
     import_target = 50_000 if database.is_sqlite else 30_000  # issue 14, item 2
     # The second floor, COPY on PostgreSQL, can not skip an address a concurrent import created, which the import
-    # must: it is not the same work, and does not decide whether the target can be met.
+    # must: it is not the same work, and does not decide whether the target can be met. SQLite's shell does skip
+    # a row its unique index refuses, and goes on: whichever of its two floors is faster decides (2026-12-01, 19:01
+    # UTC: the raw insert reached 49,700 rows/s, the shell 57,700, and the report said no floor reached 50,000).
+    fastest = min(floor_seconds, load_seconds) if database.is_sqlite and not math.isnan(load_seconds) else floor_seconds
+    deciding_floor = prospects / fastest
     figures.append(Figure(kind, f"import {prospects:,}-row CSV (rows/s)", prospects / seconds, prospects / seconds,
                           "rows/s", "raw insert, memberships included, one transaction", prospects / floor_seconds,
                           f"≥ {import_target:,} rows/s", prospects / seconds >= import_target, bulk_name,
                           prospects / load_seconds,
-                          floor_reaches_target=prospects / floor_seconds >= import_target))
+                          floor_reaches_target=deciding_floor >= import_target))
     figures.append(Figure(kind, "import peak memory (MB)", peak_mb, peak_mb, "MB", "—", float("nan"), "≤ 300 MB",
                           peak_mb <= 300))
 
