@@ -220,9 +220,8 @@ def _insert_do_not_contact(
     fails on a prospect marked already: ON CONFLICT DO NOTHING, which the second try uses, cost PostgreSQL 0.18 s
     more on 100,000 prospects none of whom was marked (1.57-1.61 s against 1.76-1.84 s, 2026-12-01). A smaller
     list keeps it: there someone marked already is common (a second click on an unsubscribe link), and PostgreSQL
-    logs every failed statement as an error. On PostgreSQL two bulk changes may mark
-    the same prospect at once: the second one waits for the first, then finds the row there and leaves it, as for
-    any prospect already marked."""
+    logs every failed statement as an error. On PostgreSQL two bulk changes may mark the same prospect at once: the
+    second one waits for the first, then finds the row there and leaves it, as for any prospect already marked."""
     postgres = session.get_bind().dialect.name == "postgresql"
 
     def constants(table: Any, row: dict[str, Any]) -> list[Any]:
