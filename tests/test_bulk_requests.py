@@ -248,9 +248,11 @@ def test_two_managers_approving_at_the_same_moment_apply_it_once(database, campa
         assert session.scalar(select(func.count()).select_from(Notification)) == 1
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_someone_new_with_a_frozen_id_is_not_the_one_meant(database, campaign):
-    """The first release reused a deleted prospect's id: whoever holds it now, created after the request was made,
-    is left alone and counted as skipped, even when a do not contact of theirs would be replaced."""
+    """The first release on SQLite reused a deleted prospect's id: whoever holds it now, created after the request
+    was made, is left alone and counted as skipped, even when a do not contact of theirs would be replaced.
+    (PostgreSQL's sequences never handed an id out twice, so there an approval does not look.)"""
     with database.transaction() as session:
         request_id = bulk.create_request(session, campaign["q4"], bulk.parse_rule("domains", domains="acme.com"),
                                          actor=REQUESTER, reason="requested")
