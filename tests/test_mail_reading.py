@@ -323,12 +323,18 @@ def test_deeply_nested_and_very_many_parts_are_bounded():
     "<div class='gmail_quote'><blockquote>" * 10_000,
 ])
 def test_pathological_bodies_are_read_in_bounded_time(text):
+    # A guard against a pattern that backtracks without bound, not a speed target: these take about 0.06 s. The
+    # best of three, so that a stall of a shared machine is not taken for one.
     import time
 
-    for content_type in ("text/plain", "text/html"):
+    def seconds(raw: bytes) -> float:
         started = time.perf_counter()
-        read_mail(mail(text, content_type=content_type))
-        assert time.perf_counter() - started < 2.0
+        read_mail(raw)
+        return time.perf_counter() - started
+
+    for content_type in ("text/plain", "text/html"):
+        raw = mail(text, content_type=content_type)
+        assert min(seconds(raw) for _ in range(3)) < 2.0
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -262,28 +262,22 @@ def test_the_language_is_the_reply_s_when_it_is_clear():
     assert classify_reply("ok").language is None
 
 
-def test_many_replies_classify_quickly():
-    # Most replies hold none of the phrases' keys; the rest are weighed phrase by phrase. A coarse guard only: the
-    # benchmark (benchmarks/classify_bench.py) measures it properly.
-    import time
-
-    texts = [read_mail(sample.raw).new_text for sample in CORPUS if sample.kind == "reply"]
-    started = time.perf_counter()
-    for text in texts * 5:
-        classify_reply(text)
-    assert (time.perf_counter() - started) / (len(texts) * 5) < 0.002
-
-
 @pytest.mark.parametrize("text", [
     "no " * 1400, "stop " * 800, "remove " * 600, "please remove me from " * 200, "unsubscribe? " * 300,
     "eliminame de la lista " * 200, "melden sie mich " * 300, "é" * 4000, ". " * 2000, "don't email me " * 300,
 ])
 def test_replies_repeating_one_word_classify_in_bounded_time(text):
+    # Not a speed target (benchmarks/classify_bench.py measures throughput): a guard against a pattern that
+    # backtracks without bound on one word repeated, where each try would take seconds or forever. These take
+    # 3-6 ms; the best of three, so that one stall of a shared machine (1.1 s once in CI) is not taken for it.
     import time
 
-    started = time.perf_counter()
-    classify_reply(text)
-    assert time.perf_counter() - started < 0.2
+    def seconds() -> float:
+        started = time.perf_counter()
+        classify_reply(text)
+        return time.perf_counter() - started
+
+    assert min(seconds() for _ in range(3)) < 0.5
 
 
 @given(st.text(max_size=600))
