@@ -128,6 +128,13 @@ WHERE m.campaign_id = {{mark}} AND m.sent_count >= {{mark}} AND {UNENGAGED}
   AND NOT EXISTS (SELECT 1 FROM do_not_contact d WHERE d.prospect_id = m.prospect_id)"""
 
 
+def in_turn(names: list[str], repeat: int) -> list[str]:
+    """The order to measure `names` in on repeat number `repeat`: each goes first in turn, so that whatever the order
+    favours (a warm cache, a machine slowing down), each gets it as often."""
+    start = repeat % len(names)
+    return names[start:] + names[:start]
+
+
 def bench_preview(database: Database, campaign_id: int, expected: int) -> tuple[list[float], list[float]]:
     """The preview and its floor in turn, each going first in every other repeat: run as two blocks, a machine
     slowing down between them made the floor of one run slower than the preview (0.96x)."""
@@ -150,19 +157,15 @@ def bench_preview(database: Database, campaign_id: int, expected: int) -> tuple[
         connection.commit()
         return time.perf_counter() - start
 
-    previews: list[float] = []
-    raw: list[float] = []
+    measures = {"preview": through_storage, "floor": by_hand}
+    seconds: dict[str, list[float]] = {name: [] for name in measures}
     try:
         for n in range(PREVIEW_REPEATS):
-            if n % 2:
-                raw.append(by_hand())
-                previews.append(through_storage())
-            else:
-                previews.append(through_storage())
-                raw.append(by_hand())
+            for name in in_turn(list(measures), n):
+                seconds[name].append(measures[name]())
     finally:
         connection.close()
-    return previews, raw
+    return seconds["preview"], seconds["floor"]
 
 
 def approve(database: Database, request_id: int, expected: int) -> float:
@@ -287,9 +290,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     for n in range(REPEATS):
         request_id, froze_in = request_for(database, approval_campaigns[n])
         seconds["freeze"].append(froze_in)
-        # Each goes first in turn: whatever the order favours, each gets it as often.
-        names = list(measures)
-        for name in names[n % len(names):] + names[: n % len(names)]:
+        for name in in_turn(list(measures), n):
             seconds[name].append(measures[name](request_id))
             unmark(database, request_id)
     approvals, floors, loads, freezes = seconds["approval"], seconds["floor"], seconds.get("load"), seconds["freeze"]

@@ -19,6 +19,7 @@ from storage.reply_intent import Intent, classify_reply, fold
 from storage.reply_phrases import PHRASES
 from storage.reply_phrases.base import required_substrings
 from tests.data.replies.corpus import LANGUAGES, Sample, load_corpus
+from tests.support import best_seconds
 
 CORPUS = load_corpus()
 INTENTS = ("opt_out", "ambiguous", "none")
@@ -269,15 +270,8 @@ def test_the_language_is_the_reply_s_when_it_is_clear():
 def test_replies_repeating_one_word_classify_in_bounded_time(text):
     # Not a speed target (benchmarks/classify_bench.py measures throughput): a guard against a pattern that
     # backtracks without bound on one word repeated, where each try would take seconds or forever. These take
-    # 3-6 ms; the best of three, so that one stall of a shared machine (1.1 s once in CI) is not taken for it.
-    import time
-
-    def seconds() -> float:
-        started = time.perf_counter()
-        classify_reply(text)
-        return time.perf_counter() - started
-
-    assert min(seconds() for _ in range(3)) < 0.5
+    # 3-6 ms (one took 1.1 s once in CI, a stall of the machine).
+    assert best_seconds(lambda: classify_reply(text)) < 0.5
 
 
 @given(st.text(max_size=600))
