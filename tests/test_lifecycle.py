@@ -192,9 +192,10 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @initialize(first_try=st.sampled_from(["on conflict", "plain insert"]))
     def choose_the_first_try_of_lists(self, first_try: str) -> None:
-        """Each chunk of a do not contact is first tried with ON CONFLICT DO NOTHING, or from PLAIN_INSERT_FROM
-        prospects (a thousand) as a plain INSERT that fails on someone marked already. The model's lists are
-        short: half the examples try them the way a thousand would be."""
+        """A short list of do not contact is chosen from the prospects still there, locked as they are read, with ON
+        CONFLICT DO NOTHING; from PLAIN_INSERT_FROM prospects (a thousand), each chunk is first tried as a plain
+        INSERT that fails on someone gone or marked already. The model's lists are short: half the examples try
+        them the way a thousand would be."""
         self.plain_insert_from = do_not_contact.PLAIN_INSERT_FROM
         if first_try == "plain insert":
             do_not_contact.PLAIN_INSERT_FROM = 1

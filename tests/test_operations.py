@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
+from sqlalchemy.orm import Session
 
 from storage import do_not_contact
 from storage.audit import Actor
 from storage.deletion import delete_prospect
-from storage.do_not_contact import mark_do_not_contact, mark_prospect_do_not_contact
+from storage.do_not_contact import DoNotContactResult, mark_do_not_contact, mark_prospect_do_not_contact
 from storage.errors import InvalidInput, ProspectNotFound, StaleProspect
 from storage.models import Activity, AuditEntry, Base, DoNotContact, Membership, Prospect, Suppression
 from storage.prospects import prospect_details
@@ -175,9 +177,11 @@ def test_do_not_contact_is_idempotent_with_one_audit_row(database, people, cli_a
 
 
 def test_a_list_with_someone_deleted_marks_the_others_and_counts_the_deleted_as_not_found(database, people,
-                                                                                          slack_actor, cli_actor):
-    # The list was read before a colleague deleted Sam: the write meets the missing prospect at its foreign key
-    # check, and the whole chunk is done again on the prospects still there, nothing of the first try left behind.
+                                                                                          slack_actor, cli_actor,
+                                                                                          first_try):
+    # The list was read before a colleague deleted Sam. A short list is chosen from the prospects still there; a
+    # long one's first try meets the missing prospect at its foreign key check, and the whole chunk is done again
+    # on the prospects still there, nothing of the first try left behind.
     with database.transaction() as session:
         mark_do_not_contact(session, [people["jose"]], reason="no-interest", actor=slack_actor)
         delete_prospect(session, people["sam"], actor=slack_actor, block_reimport=False)
@@ -204,11 +208,32 @@ def marked_and_audited(database) -> tuple[dict[int, str], list[int]]:
 
 @pytest.fixture(params=["short list", "long list"])
 def first_try(request, monkeypatch):
-    """Both first tries of a chunk of do not contact: ON CONFLICT DO NOTHING for a short list, a plain INSERT, which
-    fails on someone marked already, from do_not_contact.PLAIN_INSERT_FROM prospects (here two, not a thousand)."""
+    """Both ways a list of do not contact is written: a short one chosen from the prospects still there, locked as
+    they are read, with ON CONFLICT DO NOTHING; from do_not_contact.PLAIN_INSERT_FROM prospects (here two, not a
+    thousand) a plain INSERT first, which fails on someone gone or marked already."""
     if request.param == "long list":
         monkeypatch.setattr(do_not_contact, "PLAIN_INSERT_FROM", 2)
     return request.param
+
+
+def marked_while(database, colleague: Callable[[Session], None], prospect_ids: list[int],
+                 actor: Actor) -> DoNotContactResult:
+    """Marks `prospect_ids` (not the target) in a second thread while a colleague's transaction, which ran
+    `colleague`, is still open: the list waits for it. What the list did, once the colleague committed."""
+    others: dict[str, DoNotContactResult] = {}
+
+    def mark() -> None:
+        with database.transaction() as session:
+            others["result"] = mark_do_not_contact(session, prospect_ids, reason="not-target", actor=actor)
+
+    with database.transaction() as session:
+        colleague(session)
+        second = threading.Thread(target=mark)
+        second.start()
+        second.join(timeout=0.5)
+        assert second.is_alive()  # waiting for the colleague's transaction
+    second.join(timeout=10)
+    return others["result"]
 
 
 def test_a_list_with_someone_marked_already_marks_and_audits_only_the_others(database, people, slack_actor,
@@ -229,24 +254,25 @@ def test_two_lists_marked_at_the_same_moment_mark_and_audit_each_prospect_once(d
                                                                              cli_actor, first_try):
     # The second waits for the first (for Jose's row on PostgreSQL, for the database on SQLite), then finds Jose
     # marked: its first try fails on him, and is undone and done again around him.
-    others: dict[str, object] = {}
-
-    def mark_both() -> None:
-        with database.transaction() as session:
-            others["result"] = mark_do_not_contact(session, [people["jose"], people["joan"]], reason="not-target",
-                                                   actor=cli_actor)
-
-    with database.transaction() as session:
+    def colleague(session: Session) -> None:
         mark_do_not_contact(session, [people["jose"]], reason="no-interest", actor=slack_actor)
-        second = threading.Thread(target=mark_both)
-        second.start()
-        second.join(timeout=0.5)
-        assert second.is_alive()  # waiting for this transaction
-    second.join(timeout=10)
-    result = others["result"]
+
+    result = marked_while(database, colleague, [people["jose"], people["joan"]], cli_actor)
     assert (result.marked, result.already, result.not_found) == ([people["joan"]], [people["jose"]], [])
     assert marked_and_audited(database) == ({people["jose"]: slack_actor.who, people["joan"]: cli_actor.who},
                                             [people["jose"], people["joan"]])
+
+
+def test_a_list_marked_while_a_colleague_deletes_someone_on_it_marks_the_others(database, people, slack_actor,
+                                                                                cli_actor, first_try):
+    # The list reaches Sam while the colleague's delete is not committed yet: it waits for it (for Sam's row on
+    # PostgreSQL, for the database on SQLite), then finds Sam gone, and marks and audits Joan alone.
+    def colleague(session: Session) -> None:
+        delete_prospect(session, people["sam"], actor=slack_actor, block_reimport=False)
+
+    result = marked_while(database, colleague, [people["joan"], people["sam"]], cli_actor)
+    assert (result.marked, result.already, result.not_found) == ([people["joan"]], [], [people["sam"]])
+    assert marked_and_audited(database) == ({people["joan"]: cli_actor.who}, [people["joan"]])
 
 
 def test_own_opt_out_is_never_replaced(database, people, slack_actor, cli_actor):
