@@ -22,16 +22,17 @@ from sqlalchemy import (
     Text,
     any_,
     bindparam,
+    event,
     func,
     literal,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from storage.models import Base
 
@@ -198,7 +199,7 @@ def id_values(session: Session, ids: Sequence[int]) -> ColumnElement[Any]:
     """`ids` as the one column of a table the database makes from a single parameter (unnest of an array on
     PostgreSQL, json_each of a JSON array on SQLite), to select rows from."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.unnest(bindparam(None, list(ids), type_=ARRAY(BigInteger))).column_valued("id")
+        return func.unnest(bindparam(None, list(ids), type_=BinaryArray(BigInteger))).column_valued("id")
     return _json_each(ids)
 
 
@@ -227,6 +228,32 @@ def among(session: Session, column: ColumnElement[Any] | InstrumentedAttribute[A
     """`column IN values` as one bound array instead of one parameter per value: thousands of values cost the
     driver and the compiler nothing extra."""
     if session.get_bind().dialect.name == "postgresql":
-        array_type = ARRAY(BigInteger if isinstance(column.type, Integer) else Text)
+        array_type = BinaryArray(BigInteger if isinstance(column.type, Integer) else Text)
         return column == any_(bindparam(None, list(values), type_=array_type))
     return column.in_(select(_json_each(values)))
+
+
+class _BinaryList(list[Any]):
+    """A list that psycopg sends as a binary array, on connections set up by send_arrays_in_binary."""
+
+
+class BinaryArray(TypeDecorator[Any]):
+    """A PostgreSQL array parameter sent in binary. psycopg sends a list as an array literal by default, which it
+    writes, and the server parses, element by element: 20,000 fingerprints of an import's chunk took 78 ms to look
+    up that way, 24 ms in binary (2026-12-02). Its elements go as they are: text, or integers. (A decorator: the
+    dialect would replace a subclass of ARRAY by its own, which makes a plain list again.)"""
+
+    impl = ARRAY
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any]:
+        return _BinaryList
+
+
+def send_arrays_in_binary(engine: Engine) -> None:
+    """Has each new PostgreSQL connection of `engine` send BinaryArray parameters in binary."""
+    from psycopg.types.array import ListBinaryDumper  # PostgreSQL's driver, installed with it
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.adapters.register_dumper(_BinaryList, ListBinaryDumper)
