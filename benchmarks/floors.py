@@ -92,8 +92,14 @@ def one_transaction(database: Database) -> Iterator[Any]:
 # staged 25,200, the shell 25,700 rows/s. Not used: dropping the indexes and building them after the load
 # (58,600 rows/s), which only works on an empty table nobody else reads; the feature imports into a live one.
 # PostgreSQL (psycopg 3, same size, two runs): executemany 19,000 / 24,100; INSERT … SELECT FROM unnest() of one
-# binary array per column (what storage.fast_insert.bulk_insert sends) 19,900 / 27,800 <- kept; COPY text
-# 54,300 / 36,200 and COPY binary 48,100 / 40,000 (the second floor, text).
+# binary array per column 19,900 / 27,800; COPY text 54,300 / 36,200 and COPY binary 48,100 / 40,000 (the second
+# floor, text). COPY straight into the table can not skip an address someone created meanwhile, which the import
+# must; COPY into a temporary table, then INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING id, can, and is what
+# the import does from 1,000 rows (storage.fast_insert._insert_through_copy). Measured against unnest (2026-12-02,
+# alternating, the rows and memberships, the indexes deferred as below): 1,000,000 into an empty database 42.0 /
+# 37.2 s against 54.4 / 51.8 s; 100,000 into 1,000,000 prospects 5.4 / 5.0 / 6.4 s against 7.0 / 5.7 / 6.8 s
+# <- kept (the unnest floor was slower than the import's own path). Without ON CONFLICT and RETURNING, 4.9 / 5.1 /
+# 5.5 s: not the same work.
 #
 # Into an EMPTY `prospects`, the import now does what was "not used" above: it drops the six secondary indexes (and
 # memberships' four search indexes, since migration 0010) and builds them after the load (storage.deferred_indexes).
@@ -126,16 +132,21 @@ def floor_insert_rows(database: Database, table: str, columns: Sequence[str], ro
             cursor.execute("PRAGMA threads = 0")
         return time.perf_counter() - start
     names = ", ".join(columns)
-    types = postgres_array_types(database, table, columns)
-    arrays = ", ".join(f"%({name})b::{types[name]}" for name in columns)
-    params = {name: [row[i] for row in rows] for i, name in enumerate(columns)}
     start = time.perf_counter()
     with one_transaction(database) as cursor:
         for statement in drops:
             cursor.execute(statement)
-        cursor.execute(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})", params)
+        cursor.execute(f"CREATE TEMP TABLE floor_stage ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA")
+        with cursor.copy(f"COPY floor_stage ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM floor_stage ON CONFLICT DO NOTHING "
+                       "RETURNING id")
+        inserted = len(cursor.fetchall())
         for statement in [*then, *creates]:
             cursor.execute(statement)
+    if inserted != len(rows):
+        raise RuntimeError(f"the floor inserted {inserted:,} of {len(rows):,} rows: the rows must all be new")
     return time.perf_counter() - start
 
 
@@ -212,7 +223,8 @@ def deferred_index_sql(database: Database, table: str) -> tuple[list[str], list[
 # table then INSERT … SELECT 0.16 / 0.24 / 0.23 s; INSERT … SELECT FROM json_each(?) of the ids as one JSON array,
 # the other values constants 0.12 / 0.11 / 0.24 s <- kept. PostgreSQL, 100,000 prospects, 8,333 ids a batch, three
 # runs: executemany 0.23 / 0.30 / 0.23 s; INSERT … SELECT FROM unnest(%s::bigint[]) 0.070 / 0.067 / 0.069 s <- kept;
-# COPY 0.076 / 0.075 / 0.078 s (the second floor).
+# COPY 0.076 / 0.075 / 0.078 s (the second floor). The ids go as a binary array (%b), as the feature sends them
+# (storage.fast_insert.BinaryArray): as an array literal, 20,000 ids cost about 7 ms more to send and parse.
 def floor_insert_for_ids(database: Database, table: str, id_column: str, ids: Sequence[int],
                          values: dict[str, Any], *, audited: dict[str, Any] | None = None) -> float:
     """Seconds to insert one row per id into `table`, the other columns `values` (the same for every row), one
@@ -239,7 +251,7 @@ def ids_insert(database: Database, table: str, id_column: str, ids: Sequence[int
         return (f"INSERT INTO {table} ({names}) SELECT value, {marks} FROM json_each(?)",
                 (*constants, json.dumps(list(ids))))
     marks = ", ".join("%s::json" if isinstance(value, dict) else "%s" for value in values.values())
-    return (f"INSERT INTO {table} ({names}) SELECT id, {marks} FROM unnest(%s::bigint[]) AS ids(id)",
+    return (f"INSERT INTO {table} ({names}) SELECT id, {marks} FROM unnest(%b::bigint[]) AS ids(id)",
             (*constants, list(ids)))
 
 
@@ -355,18 +367,3 @@ def shell_csv(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[tu
                 line.append("" if value is None else value)
             writer.writerow(line)
     return int(before)
-
-
-def postgres_array_types(database: Database, table: str, columns: Sequence[str]) -> dict[str, str]:
-    """Each column's array type, from the table itself, for INSERT … SELECT FROM unnest()."""
-    connection = database.engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        cursor.execute("SELECT column_name, format_type(atttypid, atttypmod) FROM information_schema.columns c "
-                       "JOIN pg_attribute a ON a.attrelid = %s::regclass AND a.attname = c.column_name "
-                       "WHERE c.table_schema = current_schema() AND c.table_name = %s", (table, table))
-        found = dict(cursor.fetchall())
-        connection.rollback()
-    finally:
-        connection.close()
-    return {name: f"{found[name]}[]" for name in columns}
