@@ -55,6 +55,7 @@ from benchmarks.common import (
     median,
     percentile,
     settle_writes,
+    settled,
 )
 from benchmarks.floors import (
     SAVE_WAIT_LIMIT_S,
@@ -556,6 +557,8 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     print(f"[{kind}] floors: raw insert …", file=sys.stderr, flush=True)
     floor_seconds = floor_insert_rows(database, "prospects", columns, rows, then=[floor_memberships(database)])
     settle_writes()
+    # Do not contact is measured on settled databases, floors and feature alike (common.settled).
+    settled(database)
     raw_marks = floor_do_not_contact(database, prospect_ids_of(database), workdir)
     database.dispose()
     bulk_name = bulk_loader_name(database)
@@ -567,6 +570,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     # No second floor for do not contact on SQLite: the shell's .import of the finished rows took 0.98× the feature
     # itself once the feature stopped reading back what it inserted (2026-12-01 16:42), so it is no floor, as for
     # the approval (bulk_bench). PostgreSQL's COPY stays beside it.
+    settled(database)
     loaded_marks = ([float("nan")] if math.isnan(load_seconds) or database.is_sqlite
                     else floor_do_not_contact(database, prospect_ids_of(database), workdir, bulk_loader=True))
     database.dispose()
@@ -620,6 +624,7 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     dnc_batch = min(DNC_BATCH, len(prospect_ids) // REPEATS)  # as bench_do_not_contact takes it
     print(f"[{kind}] marking {dnc_batch:,} do not contact ×{REPEATS} …", file=sys.stderr, flush=True)
     settle_writes()
+    settled(database)
     storage_marks = bench_do_not_contact(database, prospect_ids)
     dnc_target = 1.0 if database.is_sqlite else 2.0  # issue 14, item 5
     figures.append(Figure(kind, f"do not contact, {dnc_batch:,} prospects in one operation (s)",
