@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
-from benchmarks.common import Figure, benchmark_main, imported_database, median, settle_writes
+from benchmarks.common import Figure, benchmark_main, imported_database, median, settle_writes, settled
 from benchmarks.floors import (
     audit_rows_sql,
     bulk_load,
@@ -106,8 +106,7 @@ def analyze(database: Database) -> None:
         with database.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
         return
-    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE"))
+    settled(database)
 
 
 def request_for(database: Database, campaign_id: int) -> tuple[int, float]:
