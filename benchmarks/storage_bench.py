@@ -503,8 +503,11 @@ def floor_do_not_contact(floor_database: Database, floor_ids: list[int], workdir
     return raw
 
 
-# The read floors (a raw join read of the campaign's members below, the raw indexed query in bench_search) are one
-# statement each: a statement is its own snapshot, and no transaction around it makes a read any faster.
+# The read floors (a raw read of the view below, the raw indexed query in bench_search) are one statement each: a
+# statement is its own snapshot, and no transaction around it makes a read any faster. The view's floor reads what
+# the sender must: every column, the view's filters (do not contact, bounces, inactive members), in the same order,
+# all fetched by a plain DB-API cursor. Until 2026-12-02 it read three columns of the join without the filters:
+# less work than the sender's (0.72-1.03 s against 1.76-2.54 s for the view's rows, 1,000,000 members, SQLite).
 READ_SENDABLE = """
 import sys, time
 from storage.db import Database
@@ -526,7 +529,7 @@ connection = database.engine.raw_connection()
 cursor = connection.cursor()
 mark = "?" if database.is_sqlite else "%s"
 start = time.perf_counter()
-cursor.execute(f"SELECT m.prospect_id, p.email, p.first_name FROM memberships m JOIN prospects p ON p.id = m.prospect_id WHERE m.campaign_id = {mark}", (campaign_id,))
+cursor.execute(f"SELECT * FROM sendable_recipients WHERE campaign_id = {mark} ORDER BY prospect_id", (campaign_id,))
 count = 0
 while rows := cursor.fetchmany(1000):
     count += len(rows)
@@ -608,7 +611,8 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     print(f"[{kind}] reading sendable_recipients …", file=sys.stderr, flush=True)
     storage_reads, raw_reads, read_mb = bench_read_sendable(database, big_id, env)
     figures.append(Figure(kind, f"read all sendable_recipients, {prospects:,} members (s)", median(storage_reads),
-                          max(storage_reads), "s", "raw join read", median(raw_reads), "≤ 5 s", max(storage_reads) <= 5))
+                          max(storage_reads), "s", "raw read of the view, same order",
+                          median(raw_reads), "≤ 5 s", max(storage_reads) <= 5))
     # Flat memory: reading a campaign a hundred times smaller peaks at nearly the same size; SQLite's page cache
     # (storage.sqlite_connections.SQLITE_CACHE_KIB) fills up on the large one, and stops there.
     with database.snapshot() as session:
