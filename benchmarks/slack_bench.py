@@ -16,7 +16,10 @@ request gets (two small transactions). The Web API is a local fake on loopback, 
 - type-ahead options (external select over the campaign's prospects): time to the options response;
 - `/prospect TEXT`: from the request to the fake Web API receiving views.open (the acknowledgement comes first);
 - opening a profile from the list (find.view): to views.push;
-- saving do not contact: the view submission's response, which is sent after the change is committed.
+- saving do not contact: the view submission's response, which is sent after the change is committed; the next
+  save is sent once the previous one's confirmation (a direct message, sent after the response) has reached the
+  Web API, as one person's saves are. Beside it, the same saves back to back, each arriving while the previous
+  one's confirmation still runs: a figure of load, with no target.
 
 Every figure is taken --repeats times (default 3) over the same data, --samples requests each (saves on prospects
 not yet saved), after a short warm-up that is not counted; in-process and HTTP alternate which goes first. The
@@ -96,6 +99,10 @@ LISTENERS = [
     Listener("search", "/prospect TEXT → views.open", 20, False),
     Listener("open", "open a profile → views.push", 20, True),
     Listener("save", "save do not contact → response", 20, True),
+    # The same saves sent back to back: each one arrives while the previous one's confirmation (a lazy listener: its
+    # direct message, then the record of it) is still running, and waits on it for the interpreter and, on SQLite,
+    # the database's one writer. A figure of load, not of one person's save: no target.
+    Listener("save_back_to_back", "save do not contact, back to back → response", None, True),
 ]
 
 
@@ -206,6 +213,16 @@ class Bench:
         return times
 
     def save(self, transport: Transport, samples: int) -> list[float]:
+        """Each save's response; the next save is sent once the previous one's confirmation (its direct message,
+        sent by a lazy listener after the response) has reached Slack, off the clock, as one person's saves are."""
+        times = []
+        for _ in range(samples):
+            confirmations = self.arrivals.count("chat.postMessage")
+            times += self.save_back_to_back(transport, 1)
+            self.arrivals.wait("chat.postMessage", confirmations)
+        return times
+
+    def save_back_to_back(self, transport: Transport, samples: int) -> list[float]:
         times = []
         for _ in range(samples):
             metadata = {"p": next(self.save_ids), "v": 1, "c": self.campaign_id}
@@ -243,7 +260,8 @@ def measure(kind: str, postgres_url: str, workdir: Path, csv_path: Path, prefixe
                         slack_bot_token="xoxb-bench", slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url)
     app = create_app(settings, database)
     add_noop_listeners(app)
-    profiles, targets = sample_prospects(database, campaign_id, 2 * (WARM_UP + repeats * samples))
+    saving = sum(listener.key.startswith("save") for listener in LISTENERS)  # each save on a prospect of its own
+    profiles, targets = sample_prospects(database, campaign_id, saving * 2 * (WARM_UP + repeats * samples))
     bench = Bench(arrivals, campaign_id, prefixes, profiles, targets)
     found: dict[tuple[str, str], list[list[float]]] = {}
     with served(app, database, settings) as port:
@@ -308,7 +326,8 @@ def figures_of(series: list[Series]) -> list[Figure]:
         figures.append(Figure(
             s.database, f"{s.listener.name} ({s.path}; {len(p99s)} repeats, p99 {min(p99s):,.2f}–{max(p99s):,.2f} ms)",
             median(s.medians), max(p99s), "ms", f"no-op slash command ({s.path})", median(floor.medians),
-            f"p99 ≤ {s.listener.target_ms:g} ms", all(s.met),
+            "none" if s.listener.target_ms is None else f"p99 ≤ {s.listener.target_ms:g} ms",
+            all(s.met) if s.met else None,
             floor2_name=f"no-op button ({s.path})" if s.listener.once else "",
             floor2_median=median(once.medians) if s.listener.once else float("nan")))
     return figures
