@@ -156,9 +156,9 @@ def test_stopping_early_stops_the_second_process():
 
 
 def preparers_of(pid: int) -> list[int]:
-    """The running forks of `pid` (the same command line): not a helper program it ran a moment (which CI once
-    caught and killed instead, the import then finishing as if nothing had happened), nor a fork that has ended
-    already and waits to be reaped."""
+    """The running forks of `pid` (its own command line, so no other program it might run): a fork that has ended
+    stays listed, a zombie, until it is reaped, and killing it changes nothing (CI once caught one there: the import
+    then finished as if nothing had happened)."""
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as children, open(f"/proc/{pid}/cmdline", "rb") as command:
             candidates, parent_command = [int(child) for child in children.read().split()], command.read()
