@@ -310,8 +310,7 @@ def lift_do_not_contact(
     """Makes a prospect contactable again, when a colleague's do not contact was a mistake. A prospect's own
     opt-out can never be lifted, nor can anyone's at a blocked domain (ProspectDetails.lift_refusal)."""
     prospect = lock_prospect(session, prospect_id, expected_version)
-    dnc = session.scalar(select(DoNotContact).where(DoNotContact.prospect_id == prospect_id)
-                         .execution_options(populate_existing=True))
+    dnc = session.get(DoNotContact, prospect_id)  # read afresh with the prospect, under its lock
     details = prospect_details(session, prospect_id)
     if dnc is None:
         return details
