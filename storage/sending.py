@@ -8,6 +8,7 @@ arrives after the batch was selected is still honoured.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -53,16 +54,34 @@ class Recipient(NamedTuple):
 
 
 def iter_sendable(session: Session, campaign_id: int, *, batch_size: int = 1_000) -> Iterator[Recipient]:
-    """Streams a campaign's sendable members in prospect order, holding one batch in memory at a time."""
-    statement = (
-        select(sendable_recipients)
-        .where(sendable_recipients.c.campaign_id == campaign_id)
-        .order_by(sendable_recipients.c.prospect_id)
-        .execution_options(yield_per=batch_size)
-    )
-    # By batch (partitions) rather than row by row: the result's per-row fetch was a third of the Python time.
-    for batch in session.execute(statement).partitions():
-        yield from map(Recipient._make, batch)
+    """Streams a campaign's sendable members in prospect order, holding one batch in memory at a time, in the
+    session's transaction (so a snapshot's rows all come from one moment)."""
+    # Straight from the driver's cursor, a batch at a time: SQLAlchemy's result handling cost about a third of the
+    # sender's reading time on 1,000,000 recipients (PostgreSQL, 2026-12-02: 3.5-3.9 s against 2.7-3.1 s). A
+    # PostgreSQL cursor of its own (named, on the server) streams the rows; SQLite's cursor steps as it is read.
+    connection = session.connection()
+    driver_connection = connection.connection.driver_connection
+    assert driver_connection is not None
+    if connection.dialect.name == "postgresql":
+        # Outside a transaction (a session of database.snapshot() without streaming) a cursor must be held past
+        # its statement's end, which has the server compute every row first: slower, and still right.
+        cursor = driver_connection.cursor(name=f"sendable_{next(_cursor_numbers)}", scrollable=False,
+                                          withhold=driver_connection.autocommit)
+        mark = "%(campaign_id)s"
+    else:
+        cursor = driver_connection.cursor()
+        mark = ":campaign_id"
+    try:
+        cursor.execute(f"SELECT {', '.join(Recipient._fields)} FROM sendable_recipients "
+                       f"WHERE campaign_id = {mark} ORDER BY prospect_id", {"campaign_id": campaign_id})
+        while batch := cursor.fetchmany(batch_size):
+            yield from map(Recipient._make, batch)
+    finally:
+        cursor.close()
+
+
+# Names for the sender's server-side cursors: unique within a connection, as PostgreSQL needs them.
+_cursor_numbers = itertools.count(1)
 
 
 def is_sendable(session: Session, campaign_id: int, prospect_id: int) -> bool:

@@ -424,6 +424,24 @@ def test_audit_log_is_append_only(database, people, slack_actor):
 # -- the sender's contract ------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("streaming", [True, False], ids=["streaming snapshot", "plain snapshot"])
+def test_the_sender_reads_every_recipient_in_prospect_order_across_batches_and_may_stop_early(
+        database, people, streaming):
+    """iter_sendable reads from the driver's cursor a batch at a time (a server-side cursor on PostgreSQL): whole
+    records, in prospect order, past a batch's end; a read stopped early leaves the session usable."""
+    with database.snapshot(streaming=streaming) as session:
+        read = list(iter_sendable(session, people["q4"], batch_size=2))
+        assert [r.prospect_id for r in read] == sorted([people["jose"], people["joan"], people["sam"]])
+        jose = next(r for r in read if r.prospect_id == people["jose"])
+        assert (jose.campaign_name, jose.email, jose.first_name, jose.last_name, jose.company, jose.title) == (
+            "Q4 Outreach", "jose.nunez@acme.com", "José", "Núñez", "Acme Analytics", "CEO")
+        for _ in iter_sendable(session, people["q4"], batch_size=1):
+            break
+        assert {r.email for r in iter_sendable(session, people["paris"])} == {
+            "joan@bluebird.studio", "anna_b%@cobalt.io"}
+        assert is_sendable(session, people["paris"], people["anna"])
+
+
 def test_opt_out_after_the_batch_was_selected_is_honoured_by_the_one_row_check(database, people):
     with database.snapshot(streaming=True) as session:
         batch = [r.prospect_id for r in iter_sendable(session, people["q4"])]
