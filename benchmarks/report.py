@@ -61,6 +61,7 @@ def main() -> None:
                      f"choose from {', '.join([*SECTIONS, *PRINTED])}")
 
     started = time.monotonic()
+    server = postgres_server(args.postgres_url) if "postgresql" in kinds else ""
     sections: list[tuple[str, list[Figure] | str]] = []
     pressures: list[tuple[str, str, str]] = []  # (benchmark, /proc/pressure/cpu before, after)
     with generated_export(args.prospects, generate_csv) as (workdir, csv_path, prefixes):
@@ -85,12 +86,25 @@ def main() -> None:
                 sections.append((title, figures))
             pressures.append((name, before, cpu_pressure()))
             # Written after each benchmark, so a long run that is interrupted still leaves what it measured.
-            args.out.write_text(render(sections, pressures, args, kinds, time.monotonic() - started))
+            args.out.write_text(render(sections, pressures, args, kinds, time.monotonic() - started, server))
     print(args.out.read_text())
 
 
+def postgres_server(url: str) -> str:
+    """Which PostgreSQL the figures come from, and the settings that move them most."""
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            version = connection.exec_driver_sql("SHOW server_version").scalar()
+            settings = {name: connection.exec_driver_sql(f"SHOW {name}").scalar()
+                        for name in ("shared_buffers", "max_wal_size", "fsync", "synchronous_commit")}
+    finally:
+        engine.dispose()
+    return f"PostgreSQL {version} ({', '.join(f'{name} {value}' for name, value in settings.items())})"
+
+
 def render(sections: list[tuple[str, list[Figure] | str]], pressures: list[tuple[str, str, str]],
-           args: argparse.Namespace, kinds: list[str], elapsed: float) -> str:
+           args: argparse.Namespace, kinds: list[str], elapsed: float, server: str = "") -> str:
     figures = [figure for _, found in sections if not isinstance(found, str) for figure in found]
     # Figures without a target (the freeze of a bulk request, saves back to back…) are neither met nor missed.
     targeted = [f for f in figures if f.meets_target is not None]
@@ -101,7 +115,7 @@ def render(sections: list[tuple[str, list[Figure] | str]], pressures: list[tuple
         f"Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `python -m benchmarks.report "
         f"--prospects {args.prospects}` in {elapsed / 60:.0f} min, on {platform.node() or 'this machine'}: "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
-        f"databases {', '.join(kinds)}.",
+        f"databases {', '.join(kinds)}" + (f"; {server}" if server else "") + ".",
         "",
         "Each figure stands beside a floor measured in the same run on the same machine — the raw database or "
         "framework operation the feature can not beat — and the ratio between them, so that a noisy shared machine "
