@@ -3,7 +3,9 @@
 Each listener is measured two ways, over the same data, in the same repeat:
 
 - HTTP: through the server users hit: the production WSGI app (bot.web) behind waitress with the settings and
-  threads `prospectbot serve` gives it (bot/runners.py), on a random loopback port; each request signed as Slack
+  threads `prospectbot serve` gives it (bot/runners.py), in a process of its own as `serve` runs (until 2026-12-02
+  it ran in the benchmark's process, whose client and fake Web API took turns with it for the interpreter), on a
+  random loopback port; each request signed as Slack
   signs it (v0 HMAC-SHA256 of `v0:{timestamp}:{body}`, before the clock starts) and sent over one keep-alive
   HTTP/1.1 connection, opened beforehand, so that no TCP handshake is timed;
 - in-process: the same request handed straight to the app's Bolt dispatch (the figure measured until issue 14).
@@ -11,7 +13,8 @@ Each listener is measured two ways, over the same data, in the same repeat:
 Beside each, the floor measured the same way in the same repeat: a no-op slash command registered on the same app
 (HTTP parsing, the signature check, Bolt's dispatch and middleware; no role check, no work). Block actions and view
 submissions have a second floor, a no-op button: through the server it also pays the once-only record every such
-request gets (two small transactions). The Web API is a local fake on loopback, in this process.
+request gets (two small transactions). The Web API is a local fake on loopback, in this process; the
+server's app has the same no-op listeners.
 
 - type-ahead options (external select over the campaign's prospects): time to the options response;
 - `/prospect TEXT`: from the request to the fake Web API receiving views.open (the acknowledgement comes first);
@@ -66,7 +69,7 @@ from benchmarks.slack_http import (
     Signer,
     Transport,
     add_noop_listeners,
-    served,
+    served_elsewhere,
 )
 from benchmarks.storage_bench import generate_csv
 from bot.app import create_app
@@ -264,10 +267,10 @@ def measure(kind: str, postgres_url: str, workdir: Path, csv_path: Path, prefixe
     profiles, targets = sample_prospects(database, campaign_id, saving * 2 * (WARM_UP + repeats * samples))
     bench = Bench(arrivals, campaign_id, prefixes, profiles, targets)
     found: dict[tuple[str, str], list[list[float]]] = {}
-    with served(app, database, settings) as port:
+    with served_elsewhere(settings, workdir / "slack-server.log") as port:
         remote = OverHttp(port)
         paths: list[Transport] = [InProcess(app), remote]
-        say(f"[{kind}] serving on 127.0.0.1:{port} ({SERVE_THREADS} threads); warming up …")
+        say(f"[{kind}] serving on 127.0.0.1:{port} ({SERVE_THREADS} threads, a process of its own); warming up …")
         for listener in LISTENERS:
             for transport in paths:
                 getattr(bench, listener.key)(transport, WARM_UP)

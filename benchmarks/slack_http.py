@@ -2,7 +2,8 @@
 
 - `served`: the production WSGI app (`bot.web.create_wsgi_app`) behind waitress on a random loopback port, with the
   very settings `prospectbot serve` gives it (`bot/runners.py`: `SERVER_SETTINGS`, its connection limit and
-  `serve_http`'s number of threads);
+  `serve_http`'s number of threads); `served_elsewhere` runs it in a process of its own, as `serve` runs
+  (`python -m benchmarks.slack_http` is that process);
 - `Signer`: a request signed as Slack signs it (v0: HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret,
   by slack_sdk's `SignatureVerifier`, as tests/slack_driver.py signs), signed before the clock starts;
 - `OverHttp`: one keep-alive HTTP/1.1 connection (`http.client.HTTPConnection`, reused for every request), so
@@ -16,17 +17,22 @@ from __future__ import annotations
 
 import http.client
 import inspect
+import json
+import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from slack_bolt import App, BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from bot.app import create_app
 from bot.runners import CONNECTION_LIMIT, SERVER_SETTINGS, connection_limit_for_open_files, serve_http
 from bot.settings import Settings
 from bot.web import SLACK_PATH, create_wsgi_app
@@ -123,6 +129,48 @@ def served(app: App, database: Database, settings: Settings) -> Iterator[int]:
         thread.join(timeout=5)
 
 
+@contextmanager
+def served_elsewhere(settings: Settings, stderr: Path) -> Iterator[int]:
+    """`served`, with the no-op listeners, in a process of its own: `prospectbot serve` has its interpreter to itself,
+    where the benchmark's client, the fake Web API and the in-process app would share this one with the server's
+    threads, each waiting for the interpreter lock while another runs, and the collector walking all their objects
+    (the fake keeps every call it records). Yields the port; the server stops when its standard input closes. Its
+    errors go to `stderr`."""
+    config = {"database_url": settings.database_url, "secret_key": settings.secret_key.decode(),
+              "slack_bot_token": settings.slack_bot_token, "slack_signing_secret": settings.slack_signing_secret,
+              "slack_api_url": settings.slack_api_url}
+    with stderr.open("w") as errors:
+        process = subprocess.Popen([sys.executable, "-m", "benchmarks.slack_http"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=errors, text=True)
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(json.dumps(config) + "\n")
+        process.stdin.flush()
+        port = process.stdout.readline().strip()
+        if not port.isdigit():
+            process.kill()
+            raise SystemExit(f"the benchmark's server did not start:\n{stderr.read_text()[-3000:]}")
+        try:
+            yield int(port)
+        finally:
+            process.stdin.close()
+            process.wait(timeout=30)
+
+
+def _serve_until_stdin_closes() -> None:
+    """The process behind served_elsewhere: its settings as one JSON line on standard input, its port on standard
+    output once it listens."""
+    config = json.loads(sys.stdin.readline())
+    settings = Settings(**{**config, "secret_key": config["secret_key"].encode()})
+    database = Database(settings.database_url)
+    app = create_app(settings, database)
+    add_noop_listeners(app)
+    with served(app, database, settings) as port:
+        print(port, flush=True)
+        sys.stdin.read()
+    time.sleep(1)  # the last confirmations (lazy listeners) finish before the database goes away
+    database.dispose()
+
+
 def _quietly(run: Any) -> None:
     try:
         run()
@@ -163,3 +211,7 @@ class Arrivals:
             if not self.changed.wait_for(lambda: len(self.times[method]) > index, timeout):
                 raise RuntimeError(f"{method} never arrived")
             return self.times[method][index]
+
+
+if __name__ == "__main__":
+    _serve_until_stdin_closes()
