@@ -166,8 +166,7 @@ def _serve_until_stdin_closes() -> None:
     add_noop_listeners(app)
     with served(app, database, settings) as port:
         print(port, flush=True)
-        sys.stdin.read()
-    time.sleep(1)  # the last confirmations (lazy listeners) finish before the database goes away
+        sys.stdin.read()  # closed once the benchmark has given the last confirmations (lazy listeners) time
     database.dispose()
 
 
