@@ -29,7 +29,17 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
-from benchmarks.common import Figure, benchmark_main, imported_database, median, settle_writes, settled
+from benchmarks.common import (
+    Figure,
+    benchmark_main,
+    imported_database,
+    in_turn,
+    median,
+    settle_tables,
+    settle_writes,
+    settled,
+    unmark,
+)
 from benchmarks.floors import (
     audit_rows_sql,
     bulk_load,
@@ -127,13 +137,6 @@ WHERE m.campaign_id = {{mark}} AND m.sent_count >= {{mark}} AND {UNENGAGED}
   AND NOT EXISTS (SELECT 1 FROM do_not_contact d WHERE d.prospect_id = m.prospect_id)"""
 
 
-def in_turn(names: list[str], repeat: int) -> list[str]:
-    """The order to measure `names` in on repeat number `repeat`: each goes first in turn, so that whatever the order
-    favours (a warm cache, a machine slowing down), each gets it as often."""
-    start = repeat % len(names)
-    return names[start:] + names[:start]
-
-
 def bench_preview(database: Database, campaign_id: int, expected: int) -> tuple[list[float], list[float]]:
     """The preview and its floor in turn, each going first in every other repeat: run as two blocks, a machine
     slowing down between them made the floor of one run slower than the preview (0.96x)."""
@@ -202,32 +205,6 @@ def floor_approve(database: Database, request_id: int) -> float:
     return time.perf_counter() - start
 
 
-def unmark(database: Database, request_id: int) -> None:
-    """Off the clock, after each timed approval or floor: deletes the do-not-contact rows it wrote for the request's
-    prospects, so that the next one writes the same rows into tables of the same size (their audit rows stay: the
-    log is append-only, and appending to it costs the same each time), and settles the database as the first one
-    found it: on SQLite the write-ahead log copied into the file and emptied, on PostgreSQL the dead rows vacuumed.
-
-    Each marking of 100,000 random prospects dirties more pages of do_not_contact the bigger it is: when each repeat
-    added its own 100,000, every approval and floor was slower than the one before (0.60, 0.96, 1.16 s), and the
-    floor, always second, was measured on bigger tables than its approval. And the commit that takes SQLite's log
-    past its checkpoint threshold (storage.sqlite_connections) pays 0.2-0.3 s for copying all of it, whichever it
-    is: that put the approval at 0.98× its floor (2026-12-01 17:14)."""
-    with database.engine.begin() as conn:
-        conn.execute(text("DELETE FROM do_not_contact WHERE prospect_id IN "
-                          "(SELECT prospect_id FROM bulk_request_items WHERE request_id = :request)"),
-                     {"request": request_id})
-    settle_tables(database)
-
-
-def settle_tables(database: Database) -> None:
-    if database.is_sqlite:
-        database.checkpoint()
-        return
-    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM do_not_contact"))
-
-
 def floor_bulk_load(database: Database, request_id: int, workdir: Path) -> float:
     """The second floor: the same do-not-contact rows for the request's prospects (read off the clock), finished
     in memory, loaded by the sqlite3 shell's .import or COPY, and their audit rows made from them by one
@@ -291,7 +268,8 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
         seconds["freeze"].append(froze_in)
         for name in in_turn(list(measures), n):
             seconds[name].append(measures[name](request_id))
-            unmark(database, request_id)
+            unmark(database, "SELECT prospect_id FROM bulk_request_items WHERE request_id = :request",
+                   {"request": request_id})
     approvals, floors, loads, freezes = seconds["approval"], seconds["floor"], seconds.get("load"), seconds["freeze"]
     second = (bulk_loader_name(database), median(loads)) if loads else ("", float("nan"))
     figures.append(Figure(kind, f"approve a {batch:,}-prospect request, commit included (s)", median(approvals),
