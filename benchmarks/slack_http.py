@@ -2,8 +2,8 @@
 
 - `served`: the production WSGI app (`bot.web.create_wsgi_app`) behind waitress on a random loopback port, with the
   very settings `prospectbot serve` gives it (`bot/runners.py`: `SERVER_SETTINGS`, its connection limit and
-  `serve_http`'s number of threads); `served_elsewhere` runs it in a process of its own, as `serve` runs
-  (`python -m benchmarks.slack_http` is that process);
+  `serve_http`'s number of threads), and a no-op route beside it; `served_elsewhere` runs it in a process of its
+  own, as `serve` runs (`python -m benchmarks.slack_http` is that process; the one-click benchmark uses it too);
 - `Signer`: a request signed as Slack signs it (v0: HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret,
   by slack_sdk's `SignatureVerifier`, as tests/slack_driver.py signs), signed before the clock starts;
 - `OverHttp`: one keep-alive HTTP/1.1 connection (`http.client.HTTPConnection`, reused for every request), so
@@ -113,12 +113,28 @@ class OverHttp:
         self.connection.close()
 
 
+NOOP_PATH = "/noop"
+
+
+def with_noop_route(application):  # type: ignore[no-untyped-def]
+    """The same WSGI app with one more route, NOOP_PATH, that does nothing: the floor of a plain HTTP request (the
+    one-click unsubscribe's), through the same server."""
+    def wrapped(environ, start_response):  # type: ignore[no-untyped-def]
+        if environ.get("PATH_INFO") == NOOP_PATH:
+            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+            return [b"ok"]
+        return application(environ, start_response)
+    return wrapped
+
+
 @contextmanager
 def served(app: App, database: Database, settings: Settings) -> Iterator[int]:
-    """The app as `prospectbot serve` serves it, on a random loopback port; yields the port."""
+    """The app as `prospectbot serve` serves it, with NOOP_PATH beside it, on a random loopback port; yields the
+    port."""
     from waitress import create_server
 
-    server = create_server(create_wsgi_app(app, database, settings), host="127.0.0.1", port=0, threads=SERVE_THREADS,
+    server = create_server(with_noop_route(create_wsgi_app(app, database, settings)), host="127.0.0.1", port=0,
+                           threads=SERVE_THREADS,
                            connection_limit=connection_limit_for_open_files(CONNECTION_LIMIT), **SERVER_SETTINGS)
     thread = threading.Thread(target=_quietly, args=(server.run,), daemon=True)
     thread.start()
@@ -138,7 +154,7 @@ def served_elsewhere(settings: Settings, stderr: Path) -> Iterator[int]:
     errors go to `stderr`."""
     config = {"database_url": settings.database_url, "secret_key": settings.secret_key.decode(),
               "slack_bot_token": settings.slack_bot_token, "slack_signing_secret": settings.slack_signing_secret,
-              "slack_api_url": settings.slack_api_url}
+              "slack_api_url": settings.slack_api_url, "slack_notify_channel": settings.slack_notify_channel}
     with stderr.open("w") as errors:
         process = subprocess.Popen([sys.executable, "-m", "benchmarks.slack_http"], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, stderr=errors, text=True)
