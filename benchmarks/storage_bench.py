@@ -80,7 +80,7 @@ from storage.campaigns import find_campaign, get_or_create_campaign
 from storage.db import Database
 from storage.do_not_contact import mark_do_not_contact, mark_prospect_do_not_contact
 from storage.keys import KEY_CEILING, address_identity, search_key
-from storage.models import Activity, Campaign, Membership, Prospect, utcnow
+from storage.models import Activity, Campaign, Import, Membership, Prospect, utcnow
 from storage.prospects import new_prospect_row
 from storage.search import search_prospects
 from storage.sending import iter_sendable
@@ -219,12 +219,17 @@ def floor_memberships(database: Database) -> str:
 
 
 def floor_campaign_memberships(database: Database) -> Callable[[int], str]:
-    """The statement that puts the prospects loaded after a given id in a new campaign (made now, off the clock),
-    for that id."""
+    """The statement that puts the prospects loaded after a given id in a new campaign, by a new import run (both
+    made now, off the clock), for that id."""
+    actor = Actor("cli:benchmark", "cli")
     with database.transaction() as session:
-        campaign_id = get_or_create_campaign(session, f"Floor {utcnow():%H%M%S%f}", Actor("cli:benchmark", "cli")).id
+        campaign_id = get_or_create_campaign(session, f"Floor {utcnow():%H%M%S%f}", actor).id
+        run = Import(campaign_id=campaign_id, actor=actor.who, source_name="floor", started_at=utcnow(), counts={})
+        session.add(run)
+        session.flush()
+        import_id = run.id
     added_at = utcnow()
-    return lambda after_id: memberships_sql(database, campaign_id, after_id, added_at)
+    return lambda after_id: memberships_sql(database, campaign_id, import_id, after_id, added_at)
 
 
 def read_csv_rows(path: Path) -> list[tuple]:
