@@ -56,7 +56,7 @@ from storage.campaigns import get_or_create_campaign
 from storage.db import Database
 from storage.do_not_contact import mark_do_not_contact
 from storage.fast_insert import bulk_insert
-from storage.models import UNENGAGED, Activity, BulkRequestItem, Membership, utcnow
+from storage.models import UNENGAGED, Activity, BulkRequestItem, DoNotContact, Membership, utcnow
 
 APPROVAL_BATCH = 100_000
 REPEATS = 3
@@ -268,8 +268,8 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
         seconds["freeze"].append(froze_in)
         for name in in_turn(list(measures), n):
             seconds[name].append(measures[name](request_id))
-            unmark(database, "SELECT prospect_id FROM bulk_request_items WHERE request_id = :request",
-                   {"request": request_id})
+            unmark(database, lambda _, request=request_id: DoNotContact.prospect_id.in_(
+                select(BulkRequestItem.prospect_id).where(BulkRequestItem.request_id == request)))
     approvals, floors, loads, freezes = seconds["approval"], seconds["floor"], seconds.get("load"), seconds["freeze"]
     second = (bulk_loader_name(database), median(loads)) if loads else ("", float("nan"))
     figures.append(Figure(kind, f"approve a {batch:,}-prospect request, commit included (s)", median(approvals),

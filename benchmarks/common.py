@@ -13,12 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, delete, text
+from sqlalchemy.orm import Session
 
 from storage.audit import Actor
 from storage.campaigns import find_campaign
 from storage.db import Database
 from storage.importing import import_prospects
+from storage.models import DoNotContact
 from storage.prospect_csv import ProspectCsv
 
 BENCH_SECRET_KEY = b"benchmark-secret-key-0123456789-abcdefgh"
@@ -206,9 +208,9 @@ def in_turn(names: list[str], repeat: int) -> list[str]:
     return names[start:] + names[:start]
 
 
-def unmark(database: Database, prospects: str, params: dict[str, object]) -> None:
-    """Off the clock, after each timed bulk do not contact or its floor: deletes the do-not-contact rows of
-    `prospects` (a SELECT of prospect ids, with `params`), so that the next one writes the same rows into tables of
+def unmark(database: Database, which: Callable[[Session], ColumnElement[bool]]) -> None:
+    """Off the clock, after each timed bulk do not contact or its floor: deletes the do-not-contact rows `which`
+    chooses (a condition on DoNotContact, made for the session), so that the next one writes the same rows into tables of
     the same size (their audit rows stay: the log is append-only, and appending to it costs the same each time),
     and settles the database as the first one found it: on SQLite the write-ahead log copied into the file and
     emptied, on PostgreSQL the dead rows vacuumed.
@@ -218,8 +220,8 @@ def unmark(database: Database, prospects: str, params: dict[str, object]) -> Non
     floor, always second, was measured on bigger tables than its approval. And the commit that takes SQLite's log
     past its checkpoint threshold (storage.sqlite_connections) pays 0.2-0.3 s for copying all of it, whichever it
     is: that put the approval at 0.98× its floor (2026-12-01 17:14)."""
-    with database.engine.begin() as conn:
-        conn.execute(text(f"DELETE FROM do_not_contact WHERE prospect_id IN ({prospects})"), params)
+    with database.transaction() as session:
+        session.execute(delete(DoNotContact).where(which(session)))
     settle_tables(database)
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import os
 import random
@@ -79,8 +78,9 @@ from storage.audit import Actor
 from storage.campaigns import find_campaign, get_or_create_campaign
 from storage.db import Database
 from storage.do_not_contact import mark_do_not_contact, mark_prospect_do_not_contact
+from storage.fast_insert import among
 from storage.keys import KEY_CEILING, address_identity, search_key
-from storage.models import Activity, Campaign, Import, Membership, Prospect, utcnow
+from storage.models import Activity, Campaign, DoNotContact, Import, Membership, Prospect, utcnow
 from storage.prospects import new_prospect_row
 from storage.search import search_prospects
 from storage.sending import iter_sendable
@@ -503,18 +503,10 @@ def bench_do_not_contact(database: Database, prospect_ids: list[int], workdir: P
     settle_tables(database)
     for n in range(REPEATS):
         batch = pool[n * batch_size : (n + 1) * batch_size]
-        prospects, params = ids_select(database, batch)
         for name in in_turn(list(measures), n):
             seconds[name].append(measures[name](batch))
-            unmark(database, prospects, params)
+            unmark(database, lambda session, ids=batch: among(session, DoNotContact.prospect_id, ids))
     return seconds
-
-
-def ids_select(database: Database, ids: list[int]) -> tuple[str, dict[str, object]]:
-    """A SELECT of these ids, and its parameters, for common.unmark."""
-    if database.is_sqlite:
-        return "SELECT value FROM json_each(:ids)", {"ids": json.dumps(ids)}
-    return "SELECT unnest(CAST(:ids AS bigint[]))", {"ids": ids}
 
 
 def floor_do_not_contact(database: Database, batch: list[int], workdir: Path, bulk_loader: bool = False) -> float:
