@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.deferred_indexes import build_missing
 from storage.errors import DatabaseUnavailable, SchemaOutOfDate, SecretKeyMismatch
-from storage.fast_insert import send_arrays_in_binary
 from storage.keys import secret_key_check
 from storage.models import Setting
 from storage.sqlite_connections import SQLITE_BUSY_TIMEOUT_MS, configure_sqlite, waiting_at_most
@@ -65,7 +64,6 @@ class Database:
             # turn into "the database is unavailable" well before that, not into a hang.
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=10, pool_timeout=10,
                                         connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S})
-            send_arrays_in_binary(self.engine)
         # SQLite takes its write lock at BEGIN for writing transactions, so two writers queue up instead of
         # one failing with "database is locked" when it upgrades a read lock.
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine

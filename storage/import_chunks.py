@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from storage.emails import InvalidEmail, address_key, normalise_email
+from storage.fast_insert import copy_text_row
 from storage.keys import address_identity
 from storage.models import utcnow
 from storage.prospect_csv import RowProblem, SourceRow, StateColumn, UnreadableState, row_states
-from storage.prospects import new_prospect_values
+from storage.prospects import NEW_PROSPECT_COLUMNS, new_prospect_values
+
+DOMAIN = NEW_PROSPECT_COLUMNS.index("email_domain")
 
 
 class RowOutcome(NamedTuple):
@@ -44,11 +47,15 @@ class PreparedChunk:
     fingerprints_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # AddressIdentity.fingerprints
     # The prospect to create if nobody has the address: storage.prospects.new_prospect_values.
     new_values_of: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    # Or, for PostgreSQL (prepare_chunk's copy_rows), the same values as a row of COPY (fast_insert.copy_text_row).
+    new_copy_rows_of: dict[str, bytes] = field(default_factory=dict)
+    # The ASCII domains of the addresses above, which the import looks up among the blocked ones.
+    domains: set[str] = field(default_factory=set)
     flagged: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)  # (line, key, states) recorded
 
 
 def prepare_chunk(rows: Iterable[SourceRow | RowProblem], *, secret_key: bytes,
-                  state_columns: tuple[StateColumn, ...] | None) -> PreparedChunk:
+                  state_columns: tuple[StateColumn, ...] | None, copy_rows: bool = False) -> PreparedChunk:
     chunk = PreparedChunk(now=utcnow())
     outcomes, first_line_of = chunk.outcomes, chunk.first_line_of
     for row in rows:
@@ -78,5 +85,10 @@ def prepare_chunk(rows: Iterable[SourceRow | RowProblem], *, secret_key: bytes,
         first_line_of[key] = row.line
         chunk.email_of[key] = email
         chunk.fingerprints_of[key] = identity.fingerprints
-        chunk.new_values_of[key] = new_prospect_values({**row.values, "email": email}, identity)
+        values = new_prospect_values({**row.values, "email": email}, identity)
+        if copy_rows:
+            chunk.new_copy_rows_of[key] = copy_text_row(values)
+        else:
+            chunk.new_values_of[key] = values
+        chunk.domains.add(values[DOMAIN])
     return chunk

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from storage.emails import InvalidEmail, address_key, email_domain, normalise_email
 from storage.errors import InvalidInput, ProspectNotFound, StaleProspect
-from storage.fast_insert import among, bulk_insert, bulk_insert_values, chunked, table_of
+from storage.fast_insert import among, bulk_insert, bulk_insert_values, chunked, insert_copy_rows, table_of
 from storage.keys import AddressIdentity, search_key
 from storage.models import Activity, BlockedDomain, Campaign, DoNotContact, Membership, Prospect
 from storage.reasons import OWN_OPT_OUT
@@ -248,19 +248,37 @@ def insert_prospect_values(session: Session, rows: Sequence[tuple[Any, ...]], *,
                                        ignore_duplicates=True, returning=("email_key", "id")))
     highest = _highest_id(session)
     bulk_insert_values(session, Prospect, NEW_PROSPECT_COLUMNS, rows, constants, ignore_duplicates=True)
-    return _created_since(session, highest)
+    return _created_since(session, highest, [row[KEY] for row in rows])
+
+
+def insert_prospect_copy_rows(session: Session, rows: Sequence[bytes], *, source: str,
+                              now: dt.datetime) -> dict[str, int]:
+    """insert_prospect_values on PostgreSQL for `new_prospect_values` already in COPY's format (copy_text_row),
+    as an import's chunk comes from the process that prepared it there."""
+    return dict(insert_copy_rows(session, Prospect, NEW_PROSPECT_COLUMNS, rows, _new_prospect_constants(source, now),
+                                 ignore_duplicates=True, returning=("email_key", "id")))
 
 
 def _highest_id(session: Session) -> int:
     return session.scalar(select(func.max(Prospect.id))) or 0
 
 
-def _created_since(session: Session, highest: int) -> dict[str, int]:
+def _created_since(session: Session, highest: int, keys: Sequence[str] | None = None) -> dict[str, int]:
     """SQLite: this transaction holds the write lock and new rows get ids above the current highest, so the rows
-    above `highest` are exactly the ones it created."""
+    above `highest` are exactly the ones it created. Given the `keys` it inserted, in order: when every one was
+    created, their ids are the consecutive ones above `highest`, each row taking the next as it went in, and are
+    counted rather than read back (1,000,000 rows: 0.9 s of reading back and building tuples)."""
     prospects = table_of(Prospect)
-    return dict(session.connection().execute(select(prospects.c.email_key, prospects.c.id)
-                                             .where(prospects.c.id > highest)).all())
+    connection = session.connection()
+    if keys is not None:
+        count, first, last = connection.execute(select(func.count(), func.min(prospects.c.id), func.max(prospects.c.id))
+                                                .where(prospects.c.id > highest)).one()
+        if count == 0:
+            return {}
+        if count == len(keys) and last - first + 1 == count:
+            return dict(zip(keys, range(first, last + 1), strict=True))
+    return dict(connection.execute(select(prospects.c.email_key, prospects.c.id)
+                                   .where(prospects.c.id > highest)).all())
 
 
 # The widths of the prospects' text columns (models.py). A CSV cell may hold up to 500 characters; SQLite would
@@ -270,6 +288,7 @@ TEXT_WIDTH, URL_WIDTH = 255, 500
 NEW_PROSPECT_COLUMNS = ("email", "email_key", "email_domain", "fingerprint", "legacy_fingerprint", "first_name",
                         "last_name", "company", "title", "phone", "linkedin_url", "name_key", "last_name_key",
                         "company_key")
+KEY = NEW_PROSPECT_COLUMNS.index("email_key")
 
 
 def _fit(value: str, width: int = TEXT_WIDTH) -> str:

@@ -12,10 +12,11 @@ from storage.campaigns import find_campaign
 from storage.deletion import delete_prospect
 from storage.do_not_contact import mark_do_not_contact
 from storage.importing import FIRST_CHUNK_INTO_POPULATED, import_prospects
-from storage.models import AuditEntry, Campaign, Import, Membership, Prospect
+from storage.keys import address_identity
+from storage.models import AuditEntry, Campaign, Import, Membership, Prospect, utcnow
 from storage.prepared_elsewhere import IN_PROCESS_ROWS
 from storage.prospect_csv import ProspectCsv, UnreadableFile
-from storage.prospects import find_prospect_id, prospect_details
+from storage.prospects import find_prospect_id, insert_prospect_values, new_prospect_values, prospect_details
 from storage.sending import iter_sendable
 from storage.suppressions import block_unknown_address
 
@@ -196,3 +197,47 @@ def test_an_import_stopped_while_the_second_process_prepares_can_be_run_again(da
     # Line 9's person was in the campaign before this run, and so is the same person's again on the last line.
     assert report.counts["already_in_campaign"] == imported + 1 and report.counts["new"] == rows - imported
     assert count(database, Prospect) == rows == count(database, Membership)
+
+
+def test_the_people_a_chunk_creates_are_named_by_the_ids_the_database_gave_them(database, secret_key):
+    """A chunk's new people by id: on SQLite counted from the highest id when every row went in (the top one
+    deleted before, which the next ids skip), read back when one of the rows was somebody already there."""
+    def values(n: int) -> tuple:
+        email = f"p{n}@ids.example"
+        return new_prospect_values({"email": email}, address_identity(secret_key, email))
+
+    with database.transaction() as session:
+        first = insert_prospect_values(session, [values(n) for n in range(5)], source="test", now=utcnow())
+        delete_prospect(session, first["p4@ids.example"], actor=IMPORTER, block_reimport=False)
+    with database.transaction() as session:
+        counted = insert_prospect_values(session, [values(n) for n in (10, 11, 12)], source="test", now=utcnow())
+        read_back = insert_prospect_values(session, [values(n) for n in (20, 1, 21)], source="test", now=utcnow())
+    with database.snapshot() as session:
+        stored = dict(session.execute(select(Prospect.email_key, Prospect.id)).all())
+    assert counted == {f"p{n}@ids.example": stored[f"p{n}@ids.example"] for n in (10, 11, 12)}
+    assert min(counted.values()) > first["p4@ids.example"]
+    assert read_back == {f"p{n}@ids.example": stored[f"p{n}@ids.example"] for n in (20, 21)}
+    assert {key: first[key] for key in first if key in stored} == {f"p{n}@ids.example": stored[f"p{n}@ids.example"]
+                                                                  for n in range(4)}
+
+
+def test_any_character_a_cell_may_hold_is_stored_as_read(database, secret_key):
+    """Cells with what PostgreSQL's COPY format escapes (backslashes, tabs, line breaks, a literal \\N) or
+    another encoding would not hold arrive as the file has them, on both databases, through the second process
+    too (IN_PROCESS_ROWS rows go first)."""
+    tricky = ["back\\slash", "tab\there", "two\nlines", "\\N", "trailing\\", "Zoë Ærø 東京", "a\\tb", "\\\\N"]
+    filler = [f"f{n}@filler.example,F,,Filler,\n" for n in range(IN_PROCESS_ROWS)]
+    cells = [f'p{n}@tricky.example,"{value}",Doe,"{value}","{value}"\n' for n, value in enumerate(tricky)]
+    content = "email,first_name,last_name,company,title\n" + "".join(filler + cells)
+    expected = {}
+    for row in ProspectCsv(io.BytesIO(content.encode()), name="test.csv"):
+        if row.values["email"].endswith("@tricky.example"):
+            expected[row.values["email"]] = (row.values["first_name"], row.values["company"], row.values["title"])
+    report = run_import(database, secret_key, content)
+    assert report.counts["new"] == IN_PROCESS_ROWS + len(tricky)
+    with database.snapshot() as session:
+        stored = {email: (first, company, title) for email, first, company, title in session.execute(
+            select(Prospect.email, Prospect.first_name, Prospect.company, Prospect.title)
+            .where(Prospect.email.like("%@tricky.example")))}
+    assert stored == expected and len(stored) == len(tricky)
+    assert {first for first, _, _ in stored.values()} >= {"back\\slash", "tab\there", "\\N", "trailing\\"}
