@@ -241,3 +241,34 @@ def test_any_character_a_cell_may_hold_is_stored_as_read(database, secret_key):
             .where(Prospect.email.like("%@tricky.example")))}
     assert stored == expected and len(stored) == len(tricky)
     assert {first for first, _, _ in stored.values()} >= {"back\\slash", "tab\there", "\\N", "trailing\\"}
+
+
+def test_a_per_row_report_and_the_counts_alone_tell_the_same_import(database, secret_key):
+    """An import asked for each row's outcome (--report) and one asked only for the counts agree, on new people,
+    people added, every other outcome and the states recorded; the rows come in file order."""
+    def files(tag: str) -> tuple[str, str]:
+        header = "Email,First Name,Unsubscribed\n"
+        known = "".join(f"k{n}@known-{tag}.example,K,no\n" for n in range(3))
+        rows = ("".join(f"n{n}@new-{tag}.example,N,no\n" for n in range(4)) + f"k0@known-{tag}.example,K,yes\n"
+                + f"n5@new-{tag}.example,N,yes\n" + f"n0@new-{tag}.example,Again,no\n" + "not-an-address,X,no\n"
+                + f"k1@known-{tag}.example,K,no\n" + f"k2@known-{tag}.example,K,maybe\n")
+        return header + known, header + rows
+
+    results = []
+    for tag, per_row in (("counted", False), ("listed", True)):
+        known, rows = files(tag)
+        run_import(database, secret_key, known, campaign=f"Earlier {tag}")
+        seen: list = []
+        report = run_import(database, secret_key, rows, campaign=tag, on_outcome=seen.append if per_row else None)
+        results.append((report.counts, report.states, {k: [o.line for o in v] for k, v in report.samples.items()},
+                        seen))
+    (counts, states, samples, none_seen), (counts_again, states_again, samples_again, seen) = results
+    assert counts == counts_again and states == states_again and samples == samples_again and none_seen == []
+    assert counts == {"new": 5, "added": 2, "already_in_campaign": 0, "duplicate_in_file": 1,
+                      "skipped_do_not_contact": 0, "skipped_blocked": 0, "invalid": 2}
+    assert states["opted_out"] == 2
+    assert [o.line for o in seen] == list(range(2, 12))
+    by_line = {o.line: (o.email, o.outcome, o.state) for o in seen}
+    assert by_line[6] == ("k0@known-listed.example", "added", "opted_out")
+    assert by_line[7] == ("n5@new-listed.example", "new", "opted_out")
+    assert by_line[2] == ("n0@new-listed.example", "new", "") and by_line[9][1] == "invalid"
