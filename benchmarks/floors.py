@@ -37,7 +37,7 @@ from sqlalchemy.schema import CreateIndex, DropIndex
 
 from storage.db import Database
 from storage.deferred_indexes import DEFERRABLE, SQLITE_SORT_KIB, SQLITE_SORT_THREADS
-from storage.fast_insert import ID_SEPARATOR
+from storage.fast_insert import ID_SEPARATOR, joined_ids
 from storage.models import MEMBER_SEARCH_KEYS, AuditEntry, Prospect
 
 SQLITE_SHELL = shutil.which("sqlite3")
@@ -257,7 +257,7 @@ def ids_insert(database: Database, table: str, id_column: str, ids: Sequence[int
     marks = ", ".join("%s::json" if isinstance(value, dict) else "%s" for value in values.values())
     return (f"INSERT INTO {table} ({names}) SELECT id, {marks} "
             f"FROM unnest(string_to_array(%s, '{ID_SEPARATOR}')::bigint[]) AS ids(id)",
-            (*constants, ID_SEPARATOR.join(map(int.__repr__, ids))))
+            (*constants, joined_ids(ids)))
 
 
 def do_not_contact_audit(reason: str, actor: str, channel: str, when: Any) -> dict[str, Any]:

@@ -27,9 +27,6 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy import (
-    cast as cast_,
-)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
@@ -281,12 +278,16 @@ def among(session: Session, column: ColumnElement[Any] | InstrumentedAttribute[A
 ID_SEPARATOR, KEY_SEPARATOR = ",", "\x1f"
 
 
+def joined_ids(ids: Sequence[int]) -> str:
+    """Ids as the one text string_to_array(text, ID_SEPARATOR) splits; ints only: a string here is refused."""
+    return ID_SEPARATOR.join(map(int.__repr__, ids))
+
+
 def _pg_array(values: Sequence[Any], *, integers: bool) -> ColumnElement[Any]:
     """`values` as a PostgreSQL array made by the server from one text parameter."""
     if integers:
-        joined = ID_SEPARATOR.join(map(int.__repr__, values))  # ints only: a string here would be refused
-        return cast_(func.string_to_array(bindparam(None, joined, type_=Text), ID_SEPARATOR, type_=ARRAY(Text)),
-                     ARRAY(BigInteger))
+        return func.string_to_array(bindparam(None, joined_ids(values), type_=Text), ID_SEPARATOR,
+                                    type_=ARRAY(Text)).cast(ARRAY(BigInteger))
     joined = KEY_SEPARATOR.join(values)
     if joined.count(KEY_SEPARATOR) != len(values) - 1 or list(values) == [""]:
         return bindparam(None, list(values), type_=ARRAY(Text))
