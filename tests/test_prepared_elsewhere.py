@@ -31,12 +31,29 @@ def chunks_of(count: int, size: int = 10, in_process_rows: int = 25, prepare=tag
     return PreparedChunks(iter(range(count)), prepare, lambda: size, bytes_read, in_process_rows=in_process_rows)
 
 
+def slow_in_the_second_process(seconds: float):
+    """A `prepare` that takes `seconds` for each chunk the second process prepares, and none for those prepared
+    here."""
+    parent = os.getpid()
+
+    def slowly(rows: list[int]) -> tuple[int, list[int]]:
+        if os.getpid() != parent:
+            time.sleep(seconds)
+        return tagged(rows)
+
+    return slowly
+
+
 def gone(pid: int) -> bool:
+    """Whether the process `pid` ends within 5 s (a zombie, ended but not reaped yet by whoever adopted it, counts
+    as ended)."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
             return True
         time.sleep(0.01)
     return False
@@ -73,14 +90,8 @@ def test_each_chunk_takes_the_size_asked_when_it_is_requested():
 
 def test_ready_says_whether_the_next_chunk_can_be_taken_without_waiting_for_it():
     slow = 0.3
-
-    def slowly(rows: list[int]) -> tuple[int, list[int]]:
-        if os.getpid() != parent:
-            time.sleep(slow)
-        return tagged(rows)
-
     parent = os.getpid()
-    chunks = chunks_of(50, in_process_rows=20, prepare=slowly)
+    chunks = chunks_of(50, in_process_rows=20, prepare=slow_in_the_second_process(slow))
     try:
         for _ in range(2):  # prepared here, when taken: nothing is ever ready in advance
             assert not chunks.ready()
@@ -97,6 +108,39 @@ def test_ready_says_whether_the_next_chunk_can_be_taken_without_waiting_for_it()
     finally:
         chunks.close()
     assert not chunks.ready()
+
+
+def test_ready_within_a_time_waits_that_long_at_most_for_the_next_chunk():
+    slow = 0.3
+    parent = os.getpid()
+    chunks = chunks_of(200, in_process_rows=10, prepare=slow_in_the_second_process(slow))
+    try:
+        next(chunks)
+        assert next(chunks).chunk[0] != parent  # the second process has started
+        asking = time.monotonic()
+        assert not chunks.ready(within=slow / 10)  # the next one takes `slow` to prepare
+        assert time.monotonic() - asking >= slow / 10
+        assert chunks.ready(within=10)
+        assert time.monotonic() - asking < 5  # it said so when the chunk arrived, not at the end of the time
+    finally:
+        chunks.close()
+
+
+def test_the_second_process_prepares_the_chunk_after_the_next_while_the_next_waits_to_be_taken():
+    """The importer is not kept waiting by a chunk that took longer to prepare than the last one to write: two
+    are asked for ahead of the one in use (CHUNKS_AHEAD)."""
+    slow = 0.3
+    chunks = chunks_of(200, in_process_rows=10, prepare=slow_in_the_second_process(slow))
+    try:
+        next(chunks)
+        assert next(chunks).chunk[1] == list(range(10, 20))  # from the second process
+        time.sleep(3 * slow)  # the importer writes for a while
+        for expected in (range(20, 30), range(30, 40)):
+            taking = time.monotonic()
+            assert next(chunks).chunk[1] == list(expected)
+            assert time.monotonic() - taking < slow / 2  # both were prepared while the importer wrote
+    finally:
+        chunks.close()
 
 
 def test_the_bytes_read_are_counted_where_the_rows_were_read():
@@ -212,3 +256,36 @@ def test_prospectbot_import_says_in_one_sentence_that_its_second_process_was_kil
     assert again.returncode == 0, again.stderr
     with database.snapshot() as session:
         assert session.scalar(select(func.count()).select_from(Membership)) == rows
+
+
+def test_the_second_process_ends_when_the_importing_one_is_killed_outright(database, database_url, tmp_path):
+    """`prospectbot import` killed (SIGKILL, no clean-up of its own): the process preparing its chunks does not
+    wait for ever for it to take the next ones, and nothing of the import is left running."""
+    path = tmp_path / "leads.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "first_name"])
+        writer.writerows([f"lead{n}@example.com", f"Ana{n}"] for n in range(200_000))
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET_KEY.decode(),
+           "PROSPECTBOT_ACTOR": "ops", "PYTHONPATH": str(REPO)}
+    importing = subprocess.Popen([sys.executable, "-m", "bot.cli", "import", str(path), "--campaign", "Q4"],
+                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    preparers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not preparers and importing.poll() is None and time.monotonic() < deadline:
+            preparers = preparers_of(importing.pid)
+            time.sleep(0.005)
+        assert preparers, "the import ended before its second process could be caught"
+        time.sleep(0.3)  # the second process has chunks ready that nobody will take
+        importing.kill()
+        importing.wait(timeout=60)
+        assert all(gone(pid) for pid in preparers), "the second process outlived the import"
+    finally:
+        if importing.poll() is None:
+            importing.kill()
+        for pid in preparers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
