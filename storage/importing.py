@@ -11,7 +11,6 @@ person is new, known, or in the campaign already.
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import time
 from collections.abc import Callable, Iterator
@@ -20,26 +19,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import NamedTuple
 
-from sqlalchemy import literal, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from storage.audit import Actor, record_audit
 from storage.campaigns import get_or_create_campaign
 from storage.deferred_indexes import build_missing, drop_for_load
-from storage.domains import blocked_domains_among
-from storage.emails import email_domain
-from storage.fast_insert import among, insert_skipping_conflicts, table_of, takes_copy_rows
+from storage.fast_insert import takes_copy_rows
 from storage.import_chunks import PreparedChunk, RowOutcome, prepare_chunk
 from storage.import_states import StateRecorder
-from storage.models import (
-    MEMBER_SEARCH_KEYS,
-    DoNotContact,
-    Import,
-    Membership,
-    Prospect,
-    Suppression,
-    utcnow,
-)
+from storage.import_writes import ChunkOutcomes, write_chunk
+from storage.models import Import, utcnow
 from storage.prepared_elsewhere import Prepared, PreparedChunks
 from storage.prospect_csv import (
     STATE_KINDS,
@@ -47,7 +37,6 @@ from storage.prospect_csv import (
     RowProblem,
     SourceRow,
 )
-from storage.prospects import insert_prospect_copy_rows, insert_prospect_values, prospect_ids_by_key
 
 Transaction = Callable[[], AbstractContextManager[Session]]
 # Rows per transaction. Each commit costs a fixed amount, so bigger is faster; but on SQLite every other writer (a
@@ -65,24 +54,27 @@ Transaction = Callable[[], AbstractContextManager[Session]]
 FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK, MAX_TRANSACTION = 5_000, 500, 10_000, 40_000
 FIRST_CHUNK_INTO_POPULATED = 1_000
 CHUNK_SECONDS = 0.3
+# Into an empty database (its secondary indexes deferred), transactions may last longer: nobody is in a campaign to
+# be saved or sent to but those this import adds, and a writer waits for one transaction, the chunk that ends it and
+# its commit (0.1-0.15 s each), still within the 1 s a save may wait. Fewer commits rewrite the address index fewer
+# times (1,000,000 rows: commits 6.3 s at 0.3 s each, 4.0-4.2 s at 1 s; 2026-12-02).
+LOAD_CHUNK_SECONDS, MAX_LOAD_TRANSACTION = 0.7, 100_000
 SAMPLES_KEPT = 20
+# A chunk that found at most one address in MOSTLY_NEW had already lets the next one go straight to the insert.
+MOSTLY_NEW = 100
 
 OUTCOMES = ("new", "added", "already_in_campaign", "duplicate_in_file", "skipped_do_not_contact",
             "skipped_blocked", "invalid")
 
 
-class ChunkOutcomes(NamedTuple):
-    """A chunk's outcomes: the people it created or added to the campaign, with no state recorded, as {line:
-    email} each, the others' RowOutcome by line. The million rows of a file of new people are mostly the first
-    kind, and an import without a per-row report wants only their number (1,000,000 rows: about 1 s less)."""
+class Pace(NamedTuple):
+    """How long a transaction may take, and how many rows it may write at most."""
 
-    listed: dict[int, RowOutcome]
-    new: dict[int, str]
-    added: dict[int, str]
+    seconds: float
+    most_rows: int
 
-    def in_line_order(self) -> list[RowOutcome]:
-        return sorted([*self.listed.values(), *(RowOutcome(line, email, "new") for line, email in self.new.items()),
-                       *(RowOutcome(line, email, "added") for line, email in self.added.items())])
+
+POPULATED_PACE, LOAD_PACE = Pace(CHUNK_SECONDS, MAX_TRANSACTION), Pace(LOAD_CHUNK_SECONDS, MAX_LOAD_TRANSACTION)
 
 
 @dataclass
@@ -158,9 +150,16 @@ def import_prospects(
         with _no_cycle_collection():
             return prepare(rows_read)
 
+    # Whether the next chunk is expected to hold only people nobody has yet: a file of new people, as into an empty
+    # database, or as the last chunk was.
+    expect_new = indexes_deferred
+
     def write(session: Session, chunk: PreparedChunk) -> ChunkOutcomes:
-        return _import_chunk(session, chunk, campaign_id=campaign_id, import_id=report.import_id, actor=actor,
-                             source=source_label, states=states)
+        nonlocal expect_new
+        outcomes = write_chunk(session, chunk, campaign_id=campaign_id, import_id=report.import_id, actor=actor,
+                               source=source_label, states=states, expect_new=expect_new)
+        expect_new = outcomes.known * MOSTLY_NEW <= len(chunk.email_of)
+        return outcomes
 
     def publish(outcomes: ChunkOutcomes, bytes_read: int) -> None:
         if on_outcome is None:
@@ -173,26 +172,28 @@ def import_prospects(
 
     size = chunk_size or (MAX_CHUNK if on_a_server else FIRST_CHUNK if indexes_deferred
                           else FIRST_CHUNK_INTO_POPULATED)
+    pace = LOAD_PACE if indexes_deferred else POPULATED_PACE
     try:
         with closing(PreparedChunks(iter(source), prepare_collecting_no_cycles, lambda: _chunk_rows(size),
                                     lambda: source.bytes_read)) as chunks:
             # As many chunks as the pace allows in one transaction: each commit rewrites every page of the address
-            # index its rows landed on, and a chunk sent between the processes is kept small. Only chunks prepared
-            # already, within CHUNK_SECONDS and about `size` rows: a writer waiting for SQLite's lock must wait for
-            # neither the file nor a chunk too many. One that would take the transaction well past its size is
-            # kept for the next.
+            # index its rows landed on, and a chunk sent between the processes is kept small. Only chunks that
+            # arrive within the pace's seconds, about `size` rows in all: a writer waiting for SQLite's lock waits
+            # for those seconds and one chunk at most. Within them the next chunk is waited for rather than
+            # committing early: a commit costs more than the wait (1,000,000 rows, transactions of 0.3 s: 77
+            # commits instead of 121). One that would take the transaction well past its size is kept for the next.
             pending: Prepared[PreparedChunk] | None = None
             while (first := pending or next(chunks, None)) is not None:
                 written: list[tuple[ChunkOutcomes, int]] = []
                 with _no_cycle_collection():
                     started = time.perf_counter()
                     with transaction() as session:
-                        rows, pending = _write_chunks(session, chunks, first, size, started, write, written)
+                        rows, pending = _write_chunks(session, chunks, first, size, started, pace, write, written)
                     seconds = time.perf_counter() - started
                 for outcomes, bytes_read in written:
                     publish(outcomes, bytes_read)
                 if chunk_size is None and not on_a_server:
-                    size = next_chunk_size(rows, seconds)
+                    size = next_chunk_size(rows, seconds, pace)
 
         counts = {**report.counts, **report.states} if states else report.counts
         with transaction() as session:
@@ -216,17 +217,18 @@ def _chunk_rows(size: int) -> int:
 
 
 def _write_chunks(session: Session, chunks: PreparedChunks[PreparedChunk], first: Prepared[PreparedChunk],
-                  size: int, started: float, write: Callable[[Session, PreparedChunk], ChunkOutcomes],
+                  size: int, started: float, pace: Pace, write: Callable[[Session, PreparedChunk], ChunkOutcomes],
                   written: list[tuple[ChunkOutcomes, int]]) -> tuple[int, Prepared[PreparedChunk] | None]:
     """Writes `first`, then the next chunks while the transaction begun at `started` is short of `size` rows
-    and of CHUNK_SECONDS and the next chunk is here already, adding each one's (outcomes, bytes read) to
+    and of the pace's seconds and the next chunk arrives within them, adding each one's (outcomes, bytes read) to
     `written`; returns the rows written, and a chunk taken but kept for the next transaction, as it would have
     carried this one well past `size`."""
     prepared, rows = first, 0
     while True:
         written.append((write(session, prepared.chunk), prepared.bytes_read))
         rows += prepared.rows
-        if rows >= size or time.perf_counter() - started >= CHUNK_SECONDS or not chunks.ready():
+        left = pace.seconds - (time.perf_counter() - started)
+        if rows >= size or left <= 0 or not chunks.ready(within=left):
             return rows, None
         following = next(chunks, None)
         if following is None:
@@ -236,12 +238,12 @@ def _write_chunks(session: Session, chunks: PreparedChunks[PreparedChunk], first
         prepared = following
 
 
-def next_chunk_size(rows: int, seconds: float) -> int:
-    """The rows the next transaction may take to last about CHUNK_SECONDS, at the pace of the last one (`rows`
-    written in `seconds`), never more than twice as many as the last: one fast transaction (a file of known people)
-    must not make the next, of new ones, hold the lock for long."""
-    paced = int(rows * CHUNK_SECONDS / seconds) if seconds > 0 else MAX_TRANSACTION
-    return max(MIN_CHUNK, min(MAX_TRANSACTION, 2 * rows, paced))
+def next_chunk_size(rows: int, seconds: float, pace: Pace = POPULATED_PACE) -> int:
+    """The rows the next transaction may take to last about the pace's seconds, at the pace of the last one
+    (`rows` written in `seconds`), never more than twice as many as the last: one fast transaction (a file of known
+    people) must not make the next, of new ones, hold the lock for long."""
+    paced = int(rows * pace.seconds / seconds) if seconds > 0 else pace.most_rows
+    return max(MIN_CHUNK, min(pace.most_rows, 2 * rows, paced))
 
 
 @contextmanager
@@ -255,118 +257,3 @@ def _no_cycle_collection() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _import_chunk(
-    session: Session,
-    chunk: PreparedChunk,
-    *,
-    campaign_id: int,
-    import_id: int,
-    actor: Actor,
-    source: str,
-    states: StateRecorder | None = None,
-) -> ChunkOutcomes:
-    """Writes one chunk (storage.import_chunks.prepare_chunk) and returns each row's outcome. Rows
-    are told apart by their address's identity (storage.emails.address_key): the same mailbox in another case or
-    domain form is one person."""
-    outcomes, first_line_of, flagged = chunk.outcomes, chunk.first_line_of, chunk.flagged
-    emails, fingerprints = chunk.email_of, chunk.fingerprints_of
-    known = prospect_ids_by_key(session, list(emails))
-    unknown = [key for key in emails if key not in known]
-
-    # Fingerprints kept before the upgrade may be of the address as shown (legacy): both forms are looked up.
-    suppressed = set(session.scalars(select(Suppression.fingerprint).where(among(
-        session, Suppression.fingerprint, [fp for key in unknown for fp in fingerprints[key]]))))
-    # The chunk's domains, which include the unknown people's: those of the known are looked up for nothing, which
-    # costs less than finding the unknown people's here, a row at a time.
-    blocked_domains = blocked_domains_among(session, sorted(chunk.domains)) if unknown else set()
-    now = chunk.now
-    to_create = []
-    for key in unknown:
-        email = emails[key]
-        if not suppressed.isdisjoint(fingerprints[key]):
-            outcomes[first_line_of[key]] = RowOutcome(first_line_of[key], email, "skipped_blocked",
-                                                      "this address was deleted and blocked from imports")
-        elif blocked_domains and email_domain(key) in blocked_domains:
-            outcomes[first_line_of[key]] = RowOutcome(first_line_of[key], email, "skipped_blocked",
-                                                      f"everyone at {email_domain(key)} is blocked")
-        else:
-            to_create.append(key)
-    if chunk.new_copy_rows_of:
-        created = insert_prospect_copy_rows(session, [chunk.new_copy_rows_of[key] for key in to_create],
-                                            source=source, now=now)
-    else:
-        created = insert_prospect_values(session, [chunk.new_values_of[key] for key in to_create], source=source,
-                                         now=now)
-    # A concurrent import may have created some of them a moment ago: treat those as known people.
-    known.update(prospect_ids_by_key(session, [key for key in to_create if key not in created]))
-
-    known_ids = list(known.values())
-    do_not_contact = set(session.scalars(select(DoNotContact.prospect_id)
-                                         .where(among(session, DoNotContact.prospect_id, known_ids))))
-    memberships = dict(
-        session.execute(
-            select(Membership.prospect_id, Membership.import_id).where(
-                Membership.campaign_id == campaign_id, among(session, Membership.prospect_id, known_ids)
-            )
-        ).all()
-    )
-    to_add: list[int] = []
-    added: dict[int, str] = {}
-    for key, prospect_id in known.items():
-        line, email = first_line_of[key], emails[key]
-        # Added earlier in this file comes first: a row's opt-out column may have made them do not contact since.
-        if memberships.get(prospect_id, -1) == import_id:
-            outcomes[line] = RowOutcome(line, email, "duplicate_in_file", "already added earlier in this file")
-        elif prospect_id in do_not_contact:
-            outcomes[line] = RowOutcome(line, email, "skipped_do_not_contact", "this person is do not contact")
-        elif prospect_id in memberships:
-            outcomes[line] = RowOutcome(line, email, "already_in_campaign")
-        else:
-            to_add.append(prospect_id)
-            added[line] = email
-    new = {first_line_of[key]: emails[key] for key in created}
-
-    new_members = list(created.values()) + to_add
-    # No one can be in a campaign yet whom this transaction just created: only those known before may conflict.
-    _add_members(session, list(created.values()), campaign_id=campaign_id, import_id=import_id, now=now,
-                 may_be_members=False)
-    _add_members(session, to_add, campaign_id=campaign_id, import_id=import_id, now=now)
-    bounced: list[int] = []
-    if flagged and states is not None:
-        prospect_ids = {**known, **created}
-        recorded_states, bounced = states.record(session, flagged, prospect_ids, campaign_id=campaign_id,
-                                                 members={*memberships, *new_members}, now=now)
-        for line, state in recorded_states.items():
-            if line in new:
-                outcomes[line] = RowOutcome(line, new.pop(line), "new", state=state)
-            elif line in added:
-                outcomes[line] = RowOutcome(line, added.pop(line), "added", state=state)
-            else:
-                outcomes[line] = outcomes[line]._replace(state=state)
-    if new_members or bounced:
-        record_audit(session, actor, "import", campaign_id=campaign_id,
-                     after={"import_id": import_id, "created": sorted(created.values()), "added": sorted(to_add),
-                            **({"bounced": sorted(bounced)} if bounced else {})})
-    return ChunkOutcomes(outcomes, new, added)
-
-
-def _add_members(session: Session, prospect_ids: list[int], *, campaign_id: int, import_id: int,
-                 now: dt.datetime, may_be_members: bool = True) -> None:
-    """Puts the prospects in the campaign with copies of their search keys, rows the database makes from the
-    prospects' own: only the ids travel. Building each row in Python and sending it cost more than the insert
-    (1,000,000 members on SQLite: 4.1 s through executemany of prepared tuples, 2.3 s this way). A prospect put in
-    the campaign by a concurrent import a moment ago is left as it is. Those this transaction created itself
-    (`may_be_members` false) can be in no campaign yet: their rows go in by a plain insert, which PostgreSQL makes
-    without a speculative one per row (1,000,000 rows into an empty database: 37.2-37.3 s -> 35.5 s, 2026-12-02)."""
-    if not prospect_ids:
-        return
-    columns = table_of(Membership).c
-    values = {"campaign_id": campaign_id, "status": "active", "added_at": now, "import_id": import_id}
-    chosen = select(Prospect.id, *(literal(value, columns[name].type) for name, value in values.items()),
-                    *(getattr(Prospect, key) for key in MEMBER_SEARCH_KEYS)
-                    ).where(among(session, Prospect.id, prospect_ids))
-    statement = insert_skipping_conflicts(session, Membership).from_select(["prospect_id", *values,
-                                                                           *MEMBER_SEARCH_KEYS], chosen)
-    session.execute(statement.on_conflict_do_nothing() if may_be_members else statement)

@@ -11,6 +11,7 @@ from storage.audit import Actor
 from storage.campaigns import find_campaign
 from storage.deletion import delete_prospect
 from storage.do_not_contact import mark_do_not_contact
+from storage.domains import block_domain
 from storage.importing import FIRST_CHUNK_INTO_POPULATED, import_prospects
 from storage.keys import address_identity
 from storage.models import AuditEntry, Campaign, Import, Membership, Prospect, utcnow
@@ -115,6 +116,41 @@ def test_an_address_blocked_before_it_was_ever_imported_is_skipped(database, sec
         block_unknown_address(session, "never@x.io", secret_key=secret_key, actor=cli_actor)
     report = run_import(database, secret_key, "email\nnever@x.io\nfine@x.io\n")
     assert report.counts["skipped_blocked"] == 1 and sendable_emails(database, "Q4 Outreach") == {"fine@x.io"}
+
+
+def test_chunks_after_a_chunk_of_new_people_still_recognise_everyone_known_deleted_or_blocked(
+        database, secret_key, slack_actor, cli_actor):
+    """A chunk that found nobody known sends the next one straight to the insert (storage.importing
+    _known_and_unknown) unless something in it was deleted and blocked or is at a blocked domain: each kind of
+    person below arrives in such a chunk, after one of new people, and gets the outcome they get anywhere else."""
+    run_import(database, secret_key, "email\nin.campaign@x.io\n", campaign="Spring")
+    run_import(database, secret_key, "email\nknown@x.io\ndnc@x.io\ngone@x.io\n", campaign="Other")
+    with database.transaction() as session:
+        mark_do_not_contact(session, [find_prospect_id(session, "dnc@x.io")], reason="requested",
+                            actor=Actor("link", "unsubscribe-link"))
+        delete_prospect(session, find_prospect_id(session, "gone@x.io"), actor=slack_actor, block_reimport=True)
+        block_domain(session, "spam.example", actor=cli_actor)
+    pairs = [("new1", "new2"), ("known", "new3"), ("new4", "new5"), ("dnc", "new6"), ("new7", "new8"),
+             ("NEW1", "new9"), ("new10", "new11"), ("gone", "new12"), ("someone@spam.example", "new13"),
+             ("in.campaign", "new14")]
+    addresses = [name if "@" in name else f"{name}@x.io" for pair in pairs for name in pair]
+    seen = []
+    report = run_import(database, secret_key, "email\n" + "".join(f"{email}\n" for email in addresses),
+                        campaign="Spring", chunk_size=2, on_outcome=seen.append)
+    outcome_of = {addresses[outcome.line - 2]: outcome.outcome for outcome in seen if outcome.line != 12}
+    assert outcome_of["known@x.io"] == "added"
+    assert outcome_of["dnc@x.io"] == "skipped_do_not_contact"
+    assert outcome_of["gone@x.io"] == outcome_of["someone@spam.example"] == "skipped_blocked"
+    assert outcome_of["in.campaign@x.io"] == "already_in_campaign"
+    assert [outcome.outcome for outcome in seen if outcome.line == 12] == ["duplicate_in_file"]  # NEW1
+    assert {email for email, outcome in outcome_of.items() if outcome == "new"} == {
+        f"new{n}@x.io" for n in range(1, 15)}
+    assert report.counts["new"] == 14 and report.counts["added"] == 1
+    assert sendable_emails(database, "Spring") == {"in.campaign@x.io", "known@x.io",
+                                                   *(f"new{n}@x.io" for n in range(1, 15))}
+    with database.snapshot() as session:
+        everyone = set(session.scalars(select(Prospect.email)))
+    assert everyone == {"in.campaign@x.io", "known@x.io", "dnc@x.io", *(f"new{n}@x.io" for n in range(1, 15))}
 
 
 def created_per_chunk(database, import_id):
