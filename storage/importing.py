@@ -238,7 +238,7 @@ def _write_chunks(session: Session, chunks: PreparedChunks[PreparedChunk], first
         prepared = following
 
 
-def next_chunk_size(rows: int, seconds: float, pace: Pace = POPULATED_PACE) -> int:
+def next_chunk_size(rows: int, seconds: float, pace: Pace) -> int:
     """The rows the next transaction may take to last about the pace's seconds, at the pace of the last one
     (`rows` written in `seconds`), never more than twice as many as the last: one fast transaction (a file of known
     people) must not make the next, of new ones, hold the lock for long."""
