@@ -37,6 +37,8 @@ from storage.prospect_csv import (
     RowProblem,
     SourceRow,
 )
+from storage.sqlite_connections import in_wal_mode
+from storage.wal_checkpoints import CheckpointsAside
 
 Transaction = Callable[[], AbstractContextManager[Session]]
 # Rows per transaction. Each commit costs a fixed amount, so bigger is faster; but on SQLite every other writer (a
@@ -132,10 +134,15 @@ def import_prospects(
         campaign_id = campaign.id
         # Into an empty table, the secondary indexes are built once at the end (storage.deferred_indexes).
         indexes_deferred = drop_for_load(session)
+        # Loading into an empty SQLite database, the log is copied into the file while the load writes.
+        connection = session.connection()
+        aside = CheckpointsAside(connection) if indexes_deferred and in_wal_mode(connection) else None
         on_a_server = session.get_bind().dialect.name == "postgresql"
         copy_rows = takes_copy_rows(session)
     if not indexes_deferred:
         build_missing(transaction)  # left missing by an import that was killed, if any
+    if aside is not None:
+        transaction = aside.transaction(transaction)
     states = StateRecorder(source.state_columns, source.name, actor) if source.state_columns else None
 
     def emit(outcome: RowOutcome) -> None:
@@ -184,6 +191,8 @@ def import_prospects(
             # commits instead of 121). One that would take the transaction well past its size is kept for the next.
             pending: Prepared[PreparedChunk] | None = None
             while (first := pending or next(chunks, None)) is not None:
+                if aside is not None and chunks.forked:
+                    aside.start()  # not before: a fork would copy its thread
                 written: list[tuple[ChunkOutcomes, int]] = []
                 with _no_cycle_collection():
                     started = time.perf_counter()
@@ -207,6 +216,8 @@ def import_prospects(
     finally:
         if indexes_deferred:
             build_missing(transaction)
+        if aside is not None:
+            aside.close()
     return report
 
 

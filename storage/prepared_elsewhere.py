@@ -17,8 +17,8 @@ small file never pays for it. It is a fork of the importing process, so it needs
 milliseconds; it touches no database connection and leaves without running the parent's exit handlers
 (multiprocessing ends a forked child with os._exit). The importing process must not be running other threads,
 which a fork would copy in the middle of whatever they hold: `prospectbot import` is the only caller (the
-receiving thread starts after the fork). Where fork does not exist, or the process can not be started, everything
-is prepared in-process as before.
+receiving thread starts after the fork, and so does the import's checkpoint thread: storage.wal_checkpoints).
+Where fork does not exist, or the process can not be started, everything is prepared in-process as before.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ class PreparedChunks(Generic[T]):
     def __init__(self, rows: Iterator[Any], prepare: Callable[[list[Any]], T], sizes: Callable[[], int],
                  bytes_read: Callable[[], int], *, in_process_rows: int = IN_PROCESS_ROWS) -> None:
         self._receiver: _Receiver | None = None
+        self._forked = False
         self._chunks = self._generate(rows, prepare, sizes, bytes_read, in_process_rows)
 
     def __iter__(self) -> PreparedChunks[T]:
@@ -83,6 +84,11 @@ class PreparedChunks(Generic[T]):
         """Whether the next chunk (or the news that there is none) is here, or arrives `within` seconds: taking it
         will not wait for the second process, nor prepare anything in this one."""
         return self._receiver is not None and self._receiver.ready(within)
+
+    @property
+    def forked(self) -> bool:
+        """Whether the second process has been started: this one will fork no more, and may start threads."""
+        return self._forked
 
     def close(self) -> None:
         self._chunks.close()
@@ -102,6 +108,7 @@ class PreparedChunks(Generic[T]):
                 yield Prepared(prepare(chunk_rows), len(chunk_rows), bytes_read())
             return
         process, connection = worker
+        self._forked = True
         self._receiver = receiver = _Receiver(connection)
         try:
             for _ in range(CHUNKS_AHEAD):

@@ -18,6 +18,10 @@ SQLITE_CACHE_KIB = 65_536
 # a writer has waited a third of a second, so behind transactions that follow each other a few milliseconds apart
 # (an import's) it kept missing the gaps: a save waited 1,038 ms behind an import of 0.3 s transactions.
 SQLITE_LOCK_RETRY_S = 0.002
+# A commit that leaves more pages than this in the write-ahead log copies them into the database file.
+WAL_AUTOCHECKPOINT_PAGES = 16_384
+# Set in a pooled connection's info while its commits leave checkpoints to another (without_autocheckpoint).
+_AUTOCHECKPOINT_OFF = "autocheckpoint_off"
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -36,11 +40,16 @@ def configure_sqlite(engine: Engine) -> None:
             # WAL lets the sender read while the bot writes.
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
-            cursor.execute("PRAGMA wal_autocheckpoint = 16384")
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
             # A log restarted after a checkpoint is cut to what was just written: without it, the frames past
             # that, copies of pages from before a delete, would stay in the file until they were overwritten.
             cursor.execute("PRAGMA journal_size_limit = 0")
         cursor.close()
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None and record.info.pop(_AUTOCHECKPOINT_OFF, False):
+            dbapi_connection.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -49,6 +58,19 @@ def configure_sqlite(engine: Engine) -> None:
             begin_immediate(connection)
         else:
             connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def in_wal_mode(connection: Connection) -> bool:
+    return connection.dialect.name == "sqlite" and connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def without_autocheckpoint(connection: Connection) -> None:
+    """The connection's commits leave the write-ahead log to another checkpointer (storage.wal_checkpoints) until
+    it goes back to the pool, which gives it back its automatic checkpoints."""
+    pooled = connection.connection
+    assert pooled.dbapi_connection is not None
+    pooled.dbapi_connection.execute("PRAGMA wal_autocheckpoint = 0")
+    pooled.info[_AUTOCHECKPOINT_OFF] = True
 
 
 def begin_immediate(connection: Connection) -> None:
