@@ -35,7 +35,26 @@ def search_key(text: str) -> str:
 
 def address_fingerprint(secret_key: bytes, normalised_email: str) -> str:
     """HMAC-SHA256 of the address: unlike a plain hash, a dictionary of addresses can not reverse it."""
-    return hmac.digest(secret_key, normalised_email.encode("utf-8"), "sha256").hex()
+    inner, outer = _hmac_sha256_after_key(secret_key)
+    inner, outer = inner.copy(), outer.copy()
+    inner.update(normalised_email.encode("utf-8"))
+    outer.update(inner.digest())
+    return outer.hexdigest()
+
+
+# HMAC (RFC 2104) hashes the key, padded to a block, before the message, twice. hmac.digest does it again for
+# each address, and looks SHA-256 up in OpenSSL by its name each time: 1.65 us an address, a third of what an
+# import does to a row before writing it. Hashed once per key and copied, as the standard library's own pure-Python
+# HMAC does: 0.77 us. tests/test_identities.py checks it against hmac.digest.
+_BLOCK = hashlib.sha256().block_size
+_INNER_PAD, _OUTER_PAD = bytes(x ^ 0x36 for x in range(256)), bytes(x ^ 0x5C for x in range(256))
+
+
+@lru_cache(maxsize=4)
+def _hmac_sha256_after_key(secret_key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    key = hashlib.sha256(secret_key).digest() if len(secret_key) > _BLOCK else secret_key
+    key = key.ljust(_BLOCK, b"\0")
+    return hashlib.sha256(key.translate(_INNER_PAD)), hashlib.sha256(key.translate(_OUTER_PAD))
 
 
 class AddressIdentity(NamedTuple):

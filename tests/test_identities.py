@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from sqlalchemy import MetaData, func, select, text
 
 from storage import bulk_requests
@@ -34,6 +36,18 @@ from storage.unsubscribe import unsubscribe_token
 from tests.fake_slack import MANAGER
 from tests.slack_driver import texts
 from tests.support import TEST_SECRET_KEY, database_at
+
+
+@given(secret_key=st.binary(max_size=200), address=st.text(max_size=300))
+@example(secret_key=b"k" * 64, address="ana@example.com")  # a block exactly: used as it is
+@example(secret_key=b"k" * 65, address="ana@example.com")  # longer: hashed first
+@example(secret_key=TEST_SECRET_KEY, address="josé@exämple.es")
+def test_an_address_fingerprint_is_its_hmac_sha256_whatever_the_key_and_the_address(secret_key, address):
+    # Computed from the key's two hashed pads (storage.keys): the same as the standard library's HMAC, including
+    # for keys longer than a block (hashed first), empty ones, and addresses outside ASCII.
+    expected = hmac.digest(secret_key, address.encode("utf-8"), "sha256").hex()
+    assert address_fingerprint(secret_key, address) == expected
+    assert address_fingerprint(secret_key, address) == expected  # again, from the pads kept for this key
 
 
 def csv(tmp_path, name: str, *rows: str) -> str:
