@@ -214,10 +214,12 @@ def import_prospects(
             if states:
                 states.announce(session, campaign_id)
     finally:
-        if indexes_deferred:
-            build_missing(transaction)
-        if aside is not None:
-            aside.close()
+        try:
+            if indexes_deferred:
+                build_missing(transaction)
+        finally:
+            if aside is not None:
+                aside.close()
     return report
 
 
