@@ -50,6 +50,8 @@ class Figure:
     # For a target not met: whether the floor doing the same work under the same rules reaches it. False proves
     # the target can not be met on this machine (issue 14: "the honest floor in the same run that proves it").
     floor_reaches_target: bool | None = None
+    # Where the time goes (benchmarks.profiles, the floor's parts), printed under the table.
+    profile: str = ""
 
     @property
     def ratio(self) -> float:
@@ -86,6 +88,9 @@ def markdown_table(figures: list[Figure]) -> str:
             f"| {f.database} | {f.name} | {f.median:,.3f} {f.unit} | {f.p99:,.3f} {f.unit} | {' | '.join(floors)} | "
             f"{f.target} | {met_cell(f)} |"
         )
+    profiled = [f"- {f.database}, {f.name}: {f.profile}" for f in figures if f.profile]
+    if profiled:
+        lines += ["", "Where the time goes:", "", *profiled]
     return "\n".join(lines)
 
 

@@ -37,8 +37,9 @@ from sqlalchemy.schema import CreateIndex, DropIndex
 
 from storage.db import Database
 from storage.deferred_indexes import DEFERRABLE, SQLITE_SORT_KIB, SQLITE_SORT_THREADS
-from storage.fast_insert import ID_SEPARATOR, joined_ids
+from storage.fast_insert import ID_SEPARATOR, copy_text_row, joined_ids
 from storage.models import MEMBER_SEARCH_KEYS, AuditEntry, Prospect
+from storage.prospects import NEW_PROSPECT_COLUMNS
 
 SQLITE_SHELL = shutil.which("sqlite3")
 SHELL_FLOOR = "sqlite3 shell .import --csv"
@@ -109,19 +110,23 @@ def one_transaction(database: Database) -> Iterator[Any]:
 # where keeping the indexes it fell to about 25,000 at 1,000,000 (above). Both sort the indexes' keys in 4 MiB runs on
 # as many threads as there are cores (2026-12-01: the ten indexes of 1,000,000 prospects 5.3 s instead of 8.1 s).
 def floor_insert_rows(database: Database, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], *,
-                      then: Sequence[str] = ()) -> float:
+                      then: Sequence[str] = (), phases: dict[str, float] | None = None) -> float:
     """Seconds to insert `rows` (tuples in `columns` order, in the database's own form) into `table`, then run the
     statements `then` (memberships_sql), one transaction, through the fastest statement path measured above; into
-    an empty `prospects`, its secondary indexes dropped first and built after the load, in the same transaction."""
+    an empty `prospects`, its secondary indexes dropped first and built after the load, in the same transaction.
+    `phases`, if given, gets the seconds of each part: "rows", "then", "indexes"."""
     drops, creates = deferred_index_sql(database, table)
+    timed = _Phases(phases)
     if database.is_sqlite:
         start = time.perf_counter()
         with one_transaction(database) as cursor:
             for statement in drops:
                 cursor.execute(statement)
             _staged_insert(cursor, table, columns, rows)
+            timed.mark("rows")
             for statement in then:
                 cursor.execute(statement)
+            timed.mark("then")
             # The indexes sorted as the import sorts them (storage.deferred_indexes), the connection given back
             # to the pool as it was.
             cache_size = cursor.execute("PRAGMA cache_size").fetchone()[0]
@@ -131,24 +136,77 @@ def floor_insert_rows(database: Database, table: str, columns: Sequence[str], ro
                 cursor.execute(statement)
             cursor.execute(f"PRAGMA cache_size = {cache_size}")
             cursor.execute("PRAGMA threads = 0")
+            timed.mark("indexes")
         return time.perf_counter() - start
-    names = ", ".join(columns)
-    start = time.perf_counter()
+    varying, copy_rows, constants = _copy_rows(table, columns, rows)
+    names = ", ".join(varying)
+    insert = (f"INSERT INTO {table} ({', '.join([*varying, *constants])}) SELECT {names}"
+              + "".join(", %s" for _ in constants) + " FROM floor_stage ON CONFLICT DO NOTHING RETURNING id")
+    inserted = 0
+    start = timed.started = time.perf_counter()
     with one_transaction(database) as cursor:
         for statement in drops:
             cursor.execute(statement)
         cursor.execute(f"CREATE TEMP TABLE floor_stage ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA")
-        with cursor.copy(f"COPY floor_stage ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM floor_stage ON CONFLICT DO NOTHING "
-                       "RETURNING id")
-        inserted = len(cursor.fetchall())
-        for statement in [*then, *creates]:
+        for first in range(0, len(copy_rows), FLOOR_COPY_ROWS):
+            with cursor.copy(f"COPY floor_stage ({names}) FROM STDIN") as copy:
+                copy.write(b"".join(copy_rows[first:first + FLOOR_COPY_ROWS]))
+            cursor.execute(insert, list(constants.values()) or None)
+            inserted += len(cursor.fetchall())
+            cursor.execute("TRUNCATE floor_stage")
+        timed.mark("rows")
+        for statement in then:
             cursor.execute(statement)
+        timed.mark("then")
+        for statement in creates:
+            cursor.execute(statement)
+        timed.mark("indexes")
     if inserted != len(rows):
         raise RuntimeError(f"the floor inserted {inserted:,} of {len(rows):,} rows: the rows must all be new")
     return time.perf_counter() - start
+
+
+# PostgreSQL: rows go in COPY's text format, made before the clock as the import's second process makes them
+# (storage.prepared_elsewhere), FLOOR_COPY_ROWS at a time into one staging table emptied after each INSERT … SELECT;
+# the columns that are the same in every row (a new prospect's source, version, timestamps) go once with each
+# INSERT, as the import's do. 1,000,000 rows into an empty database (2026-12-03, quiet machine, rows/s): the tuples
+# formatted by psycopg in one COPY 33,600 (the floor until then: the import itself ran 34,300-34,900 beside it);
+# 10,000 at a time 34,700; pre-formatted text 36,500, 10,000 at a time 38,300-38,400; the constants sent once
+# 38,700 (10,000 at a time) and 39,400 (50,000) <- kept.
+FLOOR_COPY_ROWS = 50_000
+
+
+def _copy_rows(table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+               ) -> tuple[list[str], list[bytes], dict[str, Any]]:
+    """(the columns sent row by row, the rows' values of them as COPY text rows, {other column: its one value}):
+    for `prospects`, the columns the import copies (NEW_PROSPECT_COLUMNS); for another table, all of them."""
+    varying = [name for name in columns if table != Prospect.__tablename__ or name in NEW_PROSPECT_COLUMNS]
+    positions = [columns.index(name) for name in varying]
+    constants = {name: rows[0][i] for i, name in enumerate(columns) if name not in varying} if rows else {}
+    for name, value in constants.items():
+        at = columns.index(name)
+        if any(row[at] != value for row in rows):
+            raise ValueError(f"the floor sends {name} once, but the rows' values of it differ")
+    return varying, [copy_text_row([_copy_text(row[i]) for i in positions]) for row in rows], constants
+
+
+def _copy_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.isoformat() if isinstance(value, dt.datetime) else str(value)
+
+
+class _Phases:
+    """Adds the seconds since the last mark to a phase of `into`, when there is one to add to."""
+
+    def __init__(self, into: dict[str, float] | None) -> None:
+        self.into, self.started = into, time.perf_counter()
+
+    def mark(self, phase: str) -> None:
+        now = time.perf_counter()
+        if self.into is not None:
+            self.into[phase] = self.into.get(phase, 0.0) + now - self.started
+        self.started = now
 
 
 def _staged_insert(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:

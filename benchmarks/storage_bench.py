@@ -74,6 +74,7 @@ from benchmarks.floors import (
     memberships_sql,
     stored_time,
 )
+from benchmarks.profiles import profile_module
 from storage.audit import Actor
 from storage.campaigns import find_campaign, get_or_create_campaign
 from storage.db import Database
@@ -298,7 +299,8 @@ TYPE_AHEAD_SIZE = 20
 TYPE_AHEAD_ROUNDS = 50
 SEARCH_CAMPAIGN_SIZES = (1_000, 10_000)
 # How the insert floors write (floors.floor_insert_rows), named in the report.
-RAW_PATH = {"sqlite": "", "postgresql": " (COPY to a staging table, INSERT … ON CONFLICT DO NOTHING RETURNING)"}
+RAW_PATH = {"sqlite": "", "postgresql": " (COPY of prepared rows to a staging table, INSERT … ON CONFLICT DO NOTHING "
+                                         "RETURNING, 50,000 at a time)"}
 OPTIONS = argparse.Namespace(extra_prospects=0, search_only=False, keep_database=None)
 
 
@@ -591,7 +593,9 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     database = fresh_database(kind, workdir, postgres_url, "floor")
     columns, rows = prospect_tuples(csv_path, database)
     print(f"[{kind}] floors: raw insert …", file=sys.stderr, flush=True)
-    floor_seconds = floor_insert_rows(database, "prospects", columns, rows, then=[floor_memberships(database)])
+    floor_phases: dict[str, float] = {}
+    floor_seconds = floor_insert_rows(database, "prospects", columns, rows, then=[floor_memberships(database)],
+                                      phases=floor_phases)
     database.dispose()
     bulk_name = bulk_loader_name(database)
     database = fresh_database(kind, workdir, postgres_url, "floor-bulk")
@@ -599,6 +603,14 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
     load_seconds = bulk_load(database, "prospects", columns, rows, workdir, then=[floor_memberships(database)])
     del rows
     database.dispose()
+    # Where an import's time goes: the same import, run once more into an empty database of its own, profiled.
+    database = fresh_database(kind, workdir, postgres_url, "profile")
+    print(f"[{kind}] profiling the import …", file=sys.stderr, flush=True)
+    import_profile = profile_module(["bot.cli", "import", str(csv_path), "--campaign", "Big campaign"],
+                                    {**env, "DATABASE_URL": database.url.render_as_string(hide_password=False)})
+    database.dispose()
+    for leftover in workdir.glob("profile.db*"):
+        leftover.unlink()
     # The import is timed next: the kernel writes out the floors' loads first (common.settle_writes).
     settle_writes()
 
@@ -622,7 +634,8 @@ def run(kind: str, prospects: int, postgres_url: str, workdir: Path, csv_path: P
                           prospects / floor_seconds,
                           f"≥ {import_target:,} rows/s", prospects / seconds >= import_target, bulk_name,
                           prospects / load_seconds,
-                          floor_reaches_target=deciding_floor >= import_target))
+                          floor_reaches_target=deciding_floor >= import_target,
+                          profile=f"{floor_parts(floor_phases)}; the import, {import_profile}"))
     figures.append(Figure(kind, "import peak memory (MB)", peak_mb, peak_mb, "MB", "—", float("nan"), "≤ 300 MB",
                           peak_mb <= 300))
 
@@ -752,7 +765,15 @@ def bench_live_import(database: Database, prospect_ids: list[int], small_id: int
     columns, rows = prospect_tuples(path, database)
     path.unlink()
     print(f"[{kind}] floor: {LIVE_IMPORT_ROWS:,} new rows inserted raw …", file=sys.stderr, flush=True)
-    floor_seconds = floor_insert_rows(database, "prospects", columns, rows, then=[floor_memberships(database)])
+    floor_phases: dict[str, float] = {}
+    floor_seconds = floor_insert_rows(database, "prospects", columns, rows, then=[floor_memberships(database)],
+                                      phases=floor_phases)
+    # Where its time goes: as many other new people imported again, nothing else running, profiled.
+    generate_csv(path, LIVE_IMPORT_ROWS, seed=7, start=len(prospect_ids) * 40)
+    print(f"[{kind}] profiling an import of {LIVE_IMPORT_ROWS:,} new rows …", file=sys.stderr, flush=True)
+    import_profile = profile_module(["bot.cli", "import", str(path), "--campaign", "Profiled campaign"],
+                                    {**env, "DATABASE_URL": database.url.render_as_string(hide_password=False)})
+    path.unlink()
     size = f"{len(prospect_ids):,}"
     ms, quiet_ms = [s * 1000 for s in saves], [s * 1000 for s in quiet]
     # PostgreSQL locks rows, so its one transaction keeps no save waiting: it is the floor that decides there.
@@ -764,7 +785,8 @@ def bench_live_import(database: Database, prospect_ids: list[int], small_id: int
                LIVE_IMPORT_ROWS / floor_seconds, "≥ 20,000 rows/s", LIVE_IMPORT_ROWS / seconds >= 20_000,
                f"the same raw, transactions of {SAVE_WAIT_LIMIT_S:g} s (a save's limit; slowest "
                f"{slowest_paced:.2f} s)" if database.is_sqlite else "",
-               LIVE_IMPORT_ROWS / paced_seconds, floor_reaches_target=deciding_floor >= 20_000),
+               LIVE_IMPORT_ROWS / paced_seconds, floor_reaches_target=deciding_floor >= 20_000,
+               profile=f"{floor_parts(floor_phases)}; the import, nothing else running, {import_profile}"),
         Figure(kind, f"a save during that import, {len(saves)} saves (ms; p99 column: slowest)", median(ms), max(ms),
                "ms", "the same save, no import running", median(quiet_ms), "slowest ≤ 1,000 ms", max(ms) <= 1000),
         Figure(kind, f"the sender reading a campaign's recipients during that import, {len(reads)} reads (s; p99 "
@@ -773,6 +795,13 @@ def bench_live_import(database: Database, prospect_ids: list[int], small_id: int
         Figure(kind, "that import's peak memory (MB)", peak_mb, peak_mb, "MB", "—", float("nan"), "≤ 300 MB",
                peak_mb <= 300),
     ]
+
+
+def floor_parts(phases: dict[str, float]) -> str:
+    """The parts of an insert floor's time (floors.floor_insert_rows' phases), as a phrase."""
+    parts = {"rows": "the rows", "then": "their memberships", "indexes": "the deferred indexes"}
+    return "the floor spent " + ", ".join(f"{seconds:.1f} s on {parts[phase]}" for phase, seconds in phases.items()
+                                          if seconds >= 0.05)
 
 
 def prospect_ids_of(database: Database) -> list[int]:
