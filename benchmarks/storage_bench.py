@@ -810,7 +810,8 @@ def bench_live_import(database: Database, prospect_ids: list[int], small_id: int
 
 def floor_parts(phases: dict[str, float]) -> str:
     """The parts of an insert floor's time (floors.floor_insert_rows' phases), as a phrase."""
-    parts = {"rows": "the rows", "then": "their memberships", "indexes": "the deferred indexes"}
+    parts = {"rows": "the rows", "then": "their memberships", "indexes": "the deferred indexes",
+             "commit": "committing"}
     return "the floor spent " + ", ".join(f"{seconds:.1f} s on {parts[phase]}" for phase, seconds in phases.items()
                                           if seconds >= 0.05)
 
