@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
+from benchmarks.bulk_loaders import bulk_load, bulk_loader_name
 from benchmarks.common import (
     Figure,
     benchmark_main,
@@ -42,8 +43,6 @@ from benchmarks.common import (
 )
 from benchmarks.floors import (
     audit_rows_sql,
-    bulk_load,
-    bulk_loader_name,
     do_not_contact_audit,
     loaded_do_not_contact,
     one_transaction,

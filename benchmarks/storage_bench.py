@@ -48,6 +48,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, insert, select, text
 
 from benchmarks import common
+from benchmarks.bulk_loaders import bulk_load, bulk_loader_name
 from benchmarks.common import (
     BENCH_SECRET_KEY,
     Figure,
@@ -64,8 +65,6 @@ from benchmarks.common import (
 from benchmarks.floors import (
     SAVE_WAIT_LIMIT_S,
     audit_rows_sql,
-    bulk_load,
-    bulk_loader_name,
     do_not_contact_audit,
     floor_insert_for_ids,
     floor_insert_paced,
